@@ -271,7 +271,7 @@ class FakeLambda:
         if name is not None:
             inst["name"] = name
         if ip:
-            inst["ip"] = "198.51.%d.%d" % ((n // 250) % 250, n % 250 + 1)
+            inst["ip"] = "198.18.%d.%d" % ((n // 250) % 250, n % 250 + 1)  # RFC 2544 test range
             inst["private_ip"] = "10.%d.%d.%d" % ((n // 62500) % 250, (n // 250) % 250, n % 250 + 1)
             inst["hostname"] = (name or inst["id"]).lower().replace("_", "-")
         return inst
@@ -334,7 +334,7 @@ class FakeLambda:
                 n = next(self._ip_counter)
                 inst["status"] = "active"
                 inst["actions"] = _actions("active")
-                inst["ip"] = "198.51.100.%d" % (n % 250 + 1)
+                inst["ip"] = "198.19.%d.%d" % ((n // 250) % 250, n % 250 + 1)
                 inst["private_ip"] = "10.0.0.%d" % (n % 250 + 1)
                 inst["hostname"] = inst.get("hostname") or (inst.get("name") or iid).lower()
         else:

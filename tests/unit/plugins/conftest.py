@@ -17,6 +17,13 @@ for _path in (REPO / ".collections", REPO / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
+
+# The Ansible collection loader, as ansible-test units installs it, so plugin loaders resolve
+# sophia.platform.* by FQCN (and read the plugins' documented options).
+if not any(isinstance(f, _AnsibleCollectionFinder) for f in sys.meta_path):
+    _AnsibleCollectionFinder(paths=[str(REPO / ".collections")])._install()
+
 from lambda_fake import FakeLambda  # noqa: E402
 
 
