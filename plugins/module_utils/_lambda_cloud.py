@@ -22,6 +22,8 @@ One client, one error type:
 
 from __future__ import annotations
 
+import copy
+import ipaddress
 import json
 import re
 import time
@@ -66,6 +68,13 @@ LAMBDA_CLOUD_ARGUMENT_SPEC = dict(
     api_timeout=dict(type="float", default=30.0),
     api_retries=dict(type="int", default=5),
 )
+
+
+def lambda_cloud_argument_spec(**options):
+    """The shared options plus a module's own ones (a fresh copy each call)."""
+    spec = copy.deepcopy(LAMBDA_CLOUD_ARGUMENT_SPEC)
+    spec.update(options)
+    return spec
 
 
 class LambdaCloudError(Exception):
@@ -193,8 +202,8 @@ class LambdaCloudClient:
         retry_after_max=60.0,
         max_retry_time=300.0,
         launch_interval=LAUNCH_INTERVAL,
-        sleep=time.sleep,
-        clock=time.monotonic,
+        sleep=None,
+        clock=None,
         user_agent="sophia.platform",
     ):
         if not HAS_REQUESTS:
@@ -214,8 +223,9 @@ class LambdaCloudClient:
         self.timeout = (float(connect_timeout), float(read_timeout))
         self.max_retry_time = float(max_retry_time)
         self.launch_interval = float(launch_interval)
-        self._sleep = sleep
-        self._clock = clock
+        # Looked up at call time so tests can replace time.sleep / time.monotonic.
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self._clock = clock or (lambda: time.monotonic())
         self._last_launch = None
         self.request_count = 0
         self._retry_args = dict(
@@ -528,6 +538,14 @@ def instance_summary(instance):
     )
 
 
+def filesystem_view(fs):
+    """A JSON-friendly view of a file system for module results."""
+    if not fs:
+        return None
+    return dict(id=fs.get("id"), name=fs.get("name"), region=(fs.get("region") or {}).get("name"),
+                mount_point=fs.get("mount_point"), is_in_use=fs.get("is_in_use"), bytes_used=fs.get("bytes_used"))
+
+
 def client_from_module(module, **overrides):
     """Build a client from the shared module options; fail the module on a missing key or library."""
     from ansible.module_utils.basic import missing_required_lib
@@ -559,3 +577,75 @@ def fail_from_error(module, exc, **extra):
         suggestion=exc.suggestion,
         **extra
     )
+
+
+# -- firewall rules -------------------------------------------------------------------------
+
+def normalize_rule(rule):
+    """Check one firewall rule and return it in the API's canonical form.
+
+    Raises ValueError with a message naming the problem. ``port_range`` may be given as
+    ``[min, max]``, ``[port]`` or a single port; ``source_network`` as a CIDR or a bare IPv4
+    address (meaning /32).
+    """
+    if not isinstance(rule, dict):
+        raise ValueError("a rule must be a dictionary, not %r" % (rule,))
+    protocol = str(rule.get("protocol") or "").lower()
+    if protocol not in NETWORK_PROTOCOLS:
+        raise ValueError("protocol %r is not one of %s" % (rule.get("protocol"), ", ".join(NETWORK_PROTOCOLS)))
+    ports = rule.get("port_range")
+    if ports is not None and not isinstance(ports, (list, tuple)):
+        ports = [ports]
+    if protocol == "icmp":
+        if ports:
+            raise ValueError("icmp rules take no port_range")
+        port_range = None
+    else:
+        if not ports or len(ports) > 2:
+            raise ValueError("%s rules need port_range [min, max] (one port: [22, 22])" % protocol)
+        try:
+            low, high = int(ports[0]), int(ports[-1])
+        except (TypeError, ValueError):
+            raise ValueError("port_range %r is not made of integers" % (ports,))
+        if not 1 <= low <= high <= 65535:
+            raise ValueError("port_range %r must satisfy 1 <= min <= max <= 65535" % (list(ports),))
+        port_range = [low, high]
+    source = str(rule.get("source_network") or "").strip()
+    try:
+        network = ipaddress.ip_network(source, strict=True)
+    except ValueError as exc:
+        raise ValueError("source_network %r is not an IPv4 CIDR: %s" % (source, exc))
+    if network.version != 4:
+        raise ValueError("source_network %r: the API takes IPv4 networks only" % source)
+    description = "" if rule.get("description") is None else str(rule.get("description"))
+    if len(description) > 128:
+        raise ValueError("description %r is longer than 128 characters" % description[:40])
+    out = {"protocol": protocol, "source_network": str(network), "description": description}
+    if port_range is not None:
+        out["port_range"] = port_range
+    return out
+
+
+def normalize_rules(rules):
+    """Normalise a list of rules; returns (rules, errors), every error naming its rule number."""
+    normalized, errors = [], []
+    for number, rule in enumerate(rules or [], start=1):
+        try:
+            normalized.append(normalize_rule(rule))
+        except ValueError as exc:
+            errors.append("rule %d: %s" % (number, exc))
+    return normalized, errors
+
+
+def rule_key(rule):
+    """Comparable identity of a rule as the API returns it (order of rules does not matter)."""
+    try:
+        rule = normalize_rule(rule)
+    except ValueError:
+        pass
+    ports = rule.get("port_range")
+    return (rule.get("protocol"), tuple(ports) if ports else (), rule.get("source_network"), rule.get("description") or "")
+
+
+def rules_equal(current, desired):
+    return sorted(rule_key(r) for r in current or []) == sorted(rule_key(r) for r in desired or [])
