@@ -252,7 +252,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError(
                 "No Lambda Cloud API key for the sophia.platform.lambda_cloud inventory: set the "
                 "environment variable LAMBDA_API_KEY, or the api_key option of the inventory file "
-                "(for example api_key: \"{{ vault_lambda_api_key }}\" with a vaulted variable)."
+                "(a vault-encrypted value, or a template such as \"{{ vault_lambda_api_key }}\" with the "
+                "variable passed as extra vars from a vault-encrypted file)."
             )
         return str(key)
 

@@ -378,10 +378,13 @@ class InstanceManager:
             if region not in available:
                 where = ("it has capacity in: %s" % ", ".join(available)) if available else "it has no capacity in any region right now"
                 errors.append("no capacity for %s in %s; %s" % (itype, region, where))
+        # Resources an earlier task of the same run may create: in check mode they cannot
+        # exist yet, so their absence is a warning there and an error otherwise.
+        missing = []
         keys = {k.get("name") for k in self.client.list_ssh_keys()}
         for key in p["ssh_key_names"]:
             if key not in keys:
-                errors.append("SSH key %r is not in the account (use sophia.platform.lambda_ssh_key)" % key)
+                missing.append("SSH key %r is not in the account (use sophia.platform.lambda_ssh_key)" % key)
         if p["file_system_names"] or p["file_system_mounts"]:
             filesystems = self.client.list_filesystems()
             by_name = {f.get("name"): f for f in filesystems}
@@ -401,10 +404,17 @@ class InstanceManager:
             for ref in p["firewall_rulesets"]:
                 found = [r for r in rulesets if r.get("id") == ref
                          or (r.get("name") == ref and (r.get("region") or {}).get("name") == region)]
-                if len(found) != 1:
-                    errors.append("firewall ruleset %r %s in %s" % (ref, "is not unique" if found else "does not exist", region))
+                if len(found) > 1:
+                    errors.append("firewall ruleset %r is not unique in %s" % (ref, region))
+                elif not found:
+                    missing.append("firewall ruleset %r does not exist in %s" % (ref, region))
                 else:
                     ruleset_ids.append(found[0]["id"])
+        if missing and self.module.check_mode and not errors:
+            for problem in missing:
+                self.module.warn("A launch would fail unless an earlier task creates it: %s." % problem)
+        else:
+            errors.extend(missing)
         if errors:
             self.module.fail_json(msg="Cannot launch %s: %s." % (p["name"], "; ".join(errors)))
         return ruleset_ids

@@ -93,7 +93,14 @@ def run_module(fake, capsys, monkeypatch):
     monkeypatch.delenv("LAMBDA_API_KEY", raising=False)
     monkeypatch.delenv("LAMBDA_API_URL", raising=False)
 
+    from ansible.utils.display import Display
+
+    warnings = []
+    # In this (controller) process module.warn() goes to Display instead of the result.
+    monkeypatch.setattr(Display, "warning", lambda self, msg, *a, **kw: warnings.append(msg))
+
     def _run(module, args, check_mode=False, diff=False, auth=True):
+        del warnings[:]
         full = dict(args)
         if auth:
             full.setdefault("api_key", fake.api_key)
@@ -105,6 +112,9 @@ def run_module(fake, capsys, monkeypatch):
             with pytest.raises(SystemExit):
                 module.main()
         out = capsys.readouterr().out
-        return ModuleResult(json.loads(out))
+        result = ModuleResult(json.loads(out))
+        result.setdefault("warnings", [])
+        result["warnings"] = list(result["warnings"]) + list(warnings)
+        return result
 
     return _run

@@ -275,3 +275,13 @@ def test_instance_type_info_malformed_json(fake, run_module):
     fake.fail_next("GET", "/instance-types", 200, raw=b"<html>")
     res = run_module(lambda_instance_type_info, {})
     assert res.failed and res["code"] == "client/invalid-response"
+
+
+def test_check_mode_missing_key_and_ruleset_only_warn(fake, run_module, base):
+    res = run_module(lambda_instance, dict(base, name="n1", ssh_key_names=["later"], firewall_rulesets=["later"]),
+                     check_mode=True)
+    assert not res.failed and res["changed"]
+    assert any("SSH key 'later'" in w for w in res["warnings"])
+    assert any("firewall ruleset 'later'" in w for w in res["warnings"])
+    res = run_module(lambda_instance, dict(base, name="n1", region="mars-1", ssh_key_names=["later"]), check_mode=True)
+    assert res.failed and "mars-1" in res["msg"] and "later" in res["msg"]
