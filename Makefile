@@ -1,0 +1,52 @@
+# The two commands the README opens with:
+#   make lab    set up this machine, build the host image, start the lab, run site.yml on it
+#   make test   every test: lint, unit, sanity, molecule; non-zero on any failure
+# Everything else is a part of one of those, runnable on its own.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SCENARIO ?=
+
+.PHONY: help setup image lab lab-up lab-down lab-status site test lint unit sanity molecule bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+setup: ## apt packages, podman settings, the virtual environment, collections
+	@scripts/setup.sh
+
+image: setup ## build the local Debian 12 host image (skipped when current)
+	@scripts/build-image.sh
+
+lab: image ## THE MAIN JOB: start the three lab hosts and run site.yml against them
+	@scripts/lab.sh up
+	@scripts/lab.sh converge
+
+lab-up: image ## start the lab hosts only
+	@scripts/lab.sh up
+
+site: ## run site.yml against the running lab
+	@scripts/lab.sh converge
+
+lab-status: ## show the lab hosts
+	@scripts/lab.sh status
+
+lab-down: ## remove the lab hosts, their network and keys (the image stays)
+	@scripts/lab.sh down
+
+test: setup image ## EVERY TEST: lint, unit, sanity, molecule
+	@scripts/test.sh all
+
+lint: ## yamllint and ansible-lint (production profile, offline)
+	@scripts/test.sh lint
+
+unit: ## pytest unit and integration tests
+	@scripts/test.sh unit
+
+sanity: ## ansible-test sanity on the collection
+	@scripts/test.sh sanity
+
+molecule: ## molecule scenarios (all, or SCENARIO=name)
+	@scripts/test.sh molecule $(SCENARIO)
+
+bench: image ## time the lab's first converge and no-op re-runs
+	@scripts/bench-lab.sh
