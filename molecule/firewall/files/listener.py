@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Test listener: accepts TCP connections and echoes UDP datagrams on the given
+ports, so the verify step can tell an open port from a dropped one. Test harness only."""
+import selectors
+import socket
+import sys
+
+sel = selectors.DefaultSelector()
+for spec in sys.argv[1:]:
+    proto, port = spec.split("/")
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("0.0.0.0", int(port)))
+    if proto == "tcp":
+        sock.listen(64)
+    sel.register(sock, selectors.EVENT_READ, proto)
+
+while True:
+    for key, _ in sel.select():
+        sock = key.fileobj
+        if key.data == "tcp":
+            conn, _ = sock.accept()
+            try:
+                conn.sendall(b"open\n")
+            finally:
+                conn.close()
+        else:
+            data, peer = sock.recvfrom(2048)
+            sock.sendto(b"open:" + data, peer)

@@ -1,0 +1,113 @@
+"""Shared helpers for the firewall scenario's verify step.
+
+Probes run inside the scenario's own containers (podman exec) or on the
+controller against them: traffic goes only to this scenario's network.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+SCENARIO = pathlib.Path(__file__).resolve().parent.parent
+REPO = SCENARIO.parent.parent
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
+
+ADDRESS = {
+    "fw-master-01": "10.79.0.11",
+    "fw-worker-01": "10.79.0.21",
+    "fw-worker-02": "10.79.0.22",
+    "fw-outsider": "10.79.0.99",
+}
+CONTROLLER = "10.79.0.1"
+TABLE = "sophia_filter"
+
+
+def podman(host, *command, check=True):
+    return subprocess.run(["podman", "exec", host, *command], check=check, capture_output=True, text=True, timeout=120)
+
+
+def probe(source, proto, target, port, timeout=1.5):
+    """open / refused / dropped, seen from `source` (a container, or 'controller')."""
+    command = [str(timeout)]
+    if source == "controller":
+        out = subprocess.run(
+            [sys.executable, str(SCENARIO / "files" / "probe.py"), proto, ADDRESS[target], str(port), *command],
+            check=True, capture_output=True, text=True, timeout=30,
+        ).stdout
+    else:
+        out = podman(source, "python3", "/usr/local/bin/probe.py", proto, ADDRESS[target], str(port), *command).stdout
+    return out.strip()
+
+
+def live_table(host):
+    result = podman(host, "nft", "list", "table", "inet", TABLE, check=False)
+    return result.stdout if result.returncode == 0 else ""
+
+
+def digest(host):
+    for line in live_table(host).splitlines():
+        if "sha1:" in line:
+            return line.split("sha1:")[1].strip().strip('"')
+    return ""
+
+
+def ansible_env():
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+
+
+def write_ssh_inventory(host):
+    """An inventory that reaches `host` over SSH from the controller, as production does."""
+    path = EPHEMERAL / ("ssh-inventory-%s.yml" % host)
+    known_hosts = EPHEMERAL / "known_hosts"
+    inventory = {
+        "all": {
+            "children": {
+                "k3s_cluster": {
+                    "children": {
+                        "k3s_server": {"hosts": {h: {} for h in ["fw-master-01"]}},
+                        "k3s_agent": {"hosts": {h: {} for h in ["fw-worker-01", "fw-worker-02"]}},
+                    },
+                    "vars": {
+                        "ansible_user": "debian",
+                        "ansible_ssh_private_key_file": str(EPHEMERAL / "id_admin"),
+                        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new" % known_hosts,
+                        "ansible_python_interpreter": "/usr/bin/python3",
+                        "firewall_admin_cidrs": ["%s/32" % CONTROLLER],
+                        "firewall_extra_rules": [
+                            {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": ["10.79.0.99/32"]},
+                        ],
+                    },
+                }
+            }
+        }
+    }
+    for name, addr in ADDRESS.items():
+        if name == "fw-outsider":
+            continue
+        group = "k3s_server" if name == "fw-master-01" else "k3s_agent"
+        inventory["all"]["children"]["k3s_cluster"]["children"][group]["hosts"][name] = {
+            "ansible_host": addr, "common_node_ip": addr,
+        }
+    path.write_text(json.dumps(inventory))
+    return path
+
+
+def run_playbook(inventory, extra_vars, limit=None, timeout=600):
+    command = ["ansible-playbook", "-i", str(inventory), str(SCENARIO / "converge.yml"), "-e", json.dumps(extra_vars)]
+    if limit:
+        command += ["--limit", limit]
+    result = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), cwd=str(REPO), timeout=timeout)
+    return result, result.stdout + result.stderr
+
+
+def wait_until(predicate, timeout, step=1.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,72 @@
+"""What the host layer leaves in force in a real kernel after a reboot."""
+
+import os
+
+import pytest
+
+from conftest import vm
+
+
+def test_this_is_a_new_boot():
+    assert vm("cat /proc/sys/kernel/random/boot_id").stdout.strip() != os.environ["VM_BOOT_BEFORE"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("net.ipv4.ip_forward", "1"),
+    ("net.bridge.bridge-nf-call-iptables", "1"),
+    ("vm.overcommit_memory", "1"),
+    ("vm.panic_on_oom", "0"),
+    ("kernel.panic", "10"),
+    ("kernel.panic_on_oops", "1"),
+    ("kernel.keys.root_maxkeys", "1000000"),
+    ("fs.inotify.max_user_watches", "524288"),
+    ("kernel.kptr_restrict", "2"),
+    ("kernel.dmesg_restrict", "1"),
+    ("kernel.unprivileged_bpf_disabled", "2"),
+    ("net.ipv4.conf.all.accept_redirects", "0"),
+    ("net.ipv4.conf.all.rp_filter", "2"),
+    ("fs.suid_dumpable", "0"),
+])
+def test_kernel_parameter(key, value):
+    assert vm("sysctl -n %s" % key).stdout.strip() == value
+
+
+def test_modules_kubernetes_needs_are_loaded_at_boot():
+    loaded = {line.split()[0] for line in vm("cat /proc/modules").stdout.splitlines()}
+    assert {"overlay", "br_netfilter", "vxlan"} <= loaded, loaded
+    assert "nf_conntrack" in loaded
+
+
+@pytest.mark.parametrize("module", ["cramfs", "dccp", "sctp", "tipc", "usb-storage"])
+def test_disabled_module_cannot_be_loaded(module):
+    result = vm("modprobe %s" % module, check=False)
+    assert result.returncode != 0
+    assert module.replace("-", "_") not in vm("cat /proc/modules").stdout
+
+
+def test_auditd_runs_with_the_rules():
+    assert vm("systemctl is-active auditd").stdout.strip() == "active"
+    rules = vm("auditctl -l").stdout
+    for key in ["key=identity", "key=sudo", "key=sshd", "key=k3s", "key=modules"]:
+        assert key in rules, rules
+
+
+def test_audit_records_an_identity_change():
+    vm("touch /etc/passwd")
+    assert "identity" in vm("ausearch -k identity -i --just-one", check=False).stdout
+
+
+def test_firewall_table_loaded_at_boot():
+    assert vm("systemctl is-active sophia-firewall.service").stdout.strip() == "active"
+    table = vm("nft list table inet sophia_filter").stdout
+    assert "hook input priority filter; policy drop;" in table
+    assert "sha1:" in table
+    assert "sha1:" + table.split("sha1:")[1][:40] in vm("cat /etc/sophia/firewall/ruleset.nft").stdout
+
+
+def test_distribution_nftables_service_left_disabled():
+    assert vm("systemctl is-enabled nftables.service", check=False).stdout.strip() == "disabled"
+
+
+def test_apparmor_still_enabled():
+    assert vm("aa-enabled", check=False).stdout.strip() == "Yes"
