@@ -9,7 +9,7 @@ name: lambda_cloud
 short_description: Lambda Cloud instances as an inventory source
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Reads the instances of a Lambda Cloud account with one C(GET /instances) call of the
     public API v1 and turns them into inventory hosts, named by instance name (the id when an
@@ -158,6 +158,27 @@ from ansible_collections.sophia.platform.plugins.module_utils._lambda_cloud impo
 )
 
 display = Display()
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def untrusted(value):
+    """``value`` with every string marked unsafe (never templated), cheaply.
+
+    A plain ``str`` (exact type) carries no tag, so core 2.19 already treats it as
+    untrusted; anything else that may carry trust (tagged strings from a cache, other
+    types) goes through core's own ``wrap_var``. Walking 1,000 instances this way costs a
+    fraction of calling ``wrap_var`` on everything.
+    """
+    kind = type(value)
+    if kind is str or kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {untrusted(k): untrusted(v) for k, v in value.items()}
+    if kind is list:
+        return [untrusted(v) for v in value]
+    return make_unsafe(value)
+
 
 K3S_ROLE_GROUPS = {"server": "k3s_server", "agent": "k3s_agent"}
 K3S_PARENT = "k3s_cluster"
@@ -376,7 +397,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
             inventory.add_host(name, group=top)
             for var, value in hostvars.items():
-                inventory.set_variable(name, var, make_unsafe(value))
+                inventory.set_variable(name, var, untrusted(value))
 
             arch = hostvars[prefix + "architecture"]
             for kind, value in (("region", hostvars[prefix + "region_name"]),

@@ -187,6 +187,15 @@ _STATUS_HINTS = {
 }
 
 
+def _default_sleep(seconds):
+    # time.sleep looked up at call time, so tests can replace it
+    time.sleep(seconds)
+
+
+def _default_clock():
+    return time.monotonic()
+
+
 class LambdaCloudClient:
     """Minimal client for Lambda Cloud API v1. Every method returns the ``data`` payload."""
 
@@ -223,9 +232,8 @@ class LambdaCloudClient:
         self.timeout = (float(connect_timeout), float(read_timeout))
         self.max_retry_time = float(max_retry_time)
         self.launch_interval = float(launch_interval)
-        # Looked up at call time so tests can replace time.sleep / time.monotonic.
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
-        self._clock = clock or (lambda: time.monotonic())
+        self._sleep = sleep or _default_sleep
+        self._clock = clock or _default_clock
         self._last_launch = None
         self.request_count = 0
         self._retry_args = dict(

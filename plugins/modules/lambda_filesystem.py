@@ -10,7 +10,7 @@ module: lambda_filesystem
 short_description: Manage Lambda Cloud shared file systems
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Creates a shared (NFS) file system in a region, or deletes it.
   - File systems are billed while they exist and can be mounted only when an instance is
@@ -30,6 +30,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name; starts with a letter, then letters, digits and dashes, at most 60 characters.

@@ -10,7 +10,7 @@ module: lambda_filesystem_info
 short_description: List Lambda Cloud shared file systems
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Lists the shared file systems of the account (C(GET /file-systems)). Never changes anything.
 extends_documentation_fragment:
@@ -25,6 +25,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Only the file system with this name.

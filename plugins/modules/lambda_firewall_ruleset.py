@@ -10,7 +10,7 @@ module: lambda_firewall_ruleset
 short_description: Manage Lambda Cloud firewall rulesets and the global ruleset
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Makes a named firewall ruleset of a region hold exactly the given inbound rules, or
     removes it; or sets the rules of the account's global ruleset (O(global_ruleset=true)),
@@ -35,6 +35,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name of the ruleset (at most 64 characters), unique within its region.

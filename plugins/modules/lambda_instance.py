@@ -10,7 +10,7 @@ module: lambda_instance
 short_description: Launch, restart or terminate Lambda Cloud instances, idempotently
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Makes sure a named Lambda Cloud instance, or a named group of numbered instances
     (O(count), O(exact_count)), exists, is restarted or is terminated.
@@ -36,6 +36,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description:
@@ -58,8 +59,8 @@ options:
     type: int
   exact_count:
     description:
-      - Make sure exactly this many instances of the group O(name) exist: launch the missing
-        ones with the lowest free numbers, terminate the highest-numbered extras.
+      - Make sure exactly this many instances of the group O(name) exist. Missing ones are
+        launched with the lowest free numbers; the highest-numbered extras are terminated.
     type: int
   region:
     description: Region to launch in, for example V(us-east-3). Required to launch.
@@ -140,8 +141,8 @@ options:
     default: true
 notes:
   - Without O(wait), a launched instance is C(booting) and has no address yet.
-  - Names of instances of another group are never touched: the group of O(name) is exactly
-    the instances named C(<name>-<digits>) that carry all O(tags).
+  - Instances of another group are never touched. The group of O(name) is exactly the
+    instances named C(<name>-<digits>) that carry all O(tags).
 seealso:
   - module: sophia.platform.lambda_instance_info
   - module: sophia.platform.lambda_instance_type_info
@@ -449,7 +450,7 @@ class InstanceManager:
 
     def warn_drift(self, instances):
         p = self.p
-        for _, inst in instances:
+        for dummy, inst in instances:
             have_region = (inst.get("region") or {}).get("name")
             have_type = (inst.get("instance_type") or {}).get("name")
             if p["region"] and have_region and have_region != p["region"]:
@@ -499,7 +500,7 @@ class InstanceManager:
         if not self.group:
             return ([] if current else [p["name"]]), []
         want = p["exact_count"] if p["exact_count"] is not None else p["count"]
-        used = {index for index, _ in current}
+        used = {index for index, dummy in current}
         launch = []
         index = 1
         while len(current) + len(launch) < want:
@@ -508,14 +509,14 @@ class InstanceManager:
             index += 1
         terminate = []
         if p["exact_count"] is not None and len(current) > want:
-            terminate = [inst for _, inst in sorted(current, key=lambda pair: -pair[0])[: len(current) - want]]
+            terminate = [inst for dummy, inst in sorted(current, key=lambda pair: -pair[0])[: len(current) - want]]
         return launch, terminate
 
     def run(self):
         p = self.p
         self.validate_params()
         current = self.current()
-        before = [_diff_view(i) for _, i in current]
+        before = [_diff_view(i) for dummy, i in current]
         deadline = time.monotonic() + p["wait_timeout"]
         after_ids = None
 
@@ -540,11 +541,11 @@ class InstanceManager:
                     if terminate:
                         self.wait_gone([i["id"] for i in terminate], deadline)
         elif p["state"] == "absent":
-            self.result["terminated"] = [i.get("name") for _, i in current]
+            self.result["terminated"] = [i.get("name") for dummy, i in current]
             if current:
                 self.result["changed"] = True
                 if not self.module.check_mode:
-                    ids = [i["id"] for _, i in current]
+                    ids = [i["id"] for dummy, i in current]
                     self.client.terminate_instances(ids)
                     if p["wait"]:
                         self.wait_gone(ids, deadline)
@@ -552,20 +553,20 @@ class InstanceManager:
         else:  # restarted
             if not current:
                 self.module.fail_json(msg="No instance %s with tags %s to restart." % (p["name"], self.tags))
-            self.result["restarted"] = [i.get("name") for _, i in current]
+            self.result["restarted"] = [i.get("name") for dummy, i in current]
             self.result["changed"] = True
             if not self.module.check_mode:
-                ids = [i["id"] for _, i in current]
+                ids = [i["id"] for dummy, i in current]
                 self.client.restart_instances(ids)
                 if p["wait"]:
                     self.wait_active(ids, deadline)
 
         if self.module.check_mode:
             after = self._planned_after(before)
-            self.result["instances"] = [instance_summary(i) for _, i in current
+            self.result["instances"] = [instance_summary(i) for dummy, i in current
                                         if i.get("name") not in self.result["terminated"]]
         else:
-            final = [] if after_ids == [] else [i for _, i in self.current()]
+            final = [] if after_ids == [] else [i for dummy, i in self.current()]
             self.result["instances"] = [instance_summary(i) for i in final]
             after = [_diff_view(i) for i in final]
         if not self.group:

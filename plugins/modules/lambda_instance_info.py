@@ -10,7 +10,7 @@ module: lambda_instance_info
 short_description: List Lambda Cloud instances
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Lists the instances of the account (one C(GET /instances) call), filtered on this side by
     id, name, name prefix, region, status and tags.
@@ -27,6 +27,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   id:
     description: Only the instance with this id.

@@ -10,7 +10,7 @@ module: lambda_instance_type_info
 short_description: Lambda Cloud instance types and where they have capacity now
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Lists instance types with their specs, price, CPU architecture and the regions that have
     capacity for them right now (C(GET /instance-types)).
@@ -27,6 +27,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   names:
     description: Only these instance types. Empty means all.

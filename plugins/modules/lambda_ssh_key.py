@@ -10,13 +10,13 @@ module: lambda_ssh_key
 short_description: Manage SSH keys of a Lambda Cloud account
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Adds an SSH public key to the account by name, or removes it.
-  - Without O(public_key), Lambda generates a key pair. Its private key is shown by the API
-    once only: it is written to O(private_key_path) with mode C(0600) when that is set
-    (and then not returned), otherwise returned as RV(private_key). Either way run the task with
-    C(no_log: true).
+  - Without O(public_key), Lambda generates a key pair. The API shows its private key
+    once only. It is written to O(private_key_path) with mode C(0600) when that is set
+    (and then not returned), otherwise returned as RV(private_key). Either way, run the task
+    with C(no_log) set to true.
   - Keys are installed on instances at launch only; removing or replacing a key does not
     change running instances.
 extends_documentation_fragment:
@@ -31,6 +31,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name of the key (1 to 64 characters), unique in the account.

@@ -10,7 +10,7 @@ module: lambda_ssh_key_info
 short_description: List the SSH keys of a Lambda Cloud account
 version_added: 0.1.0
 author:
-  - Sophia platform team
+  - Sophia platform team (@sophia-platform)
 description:
   - Lists the SSH public keys of the account (C(GET /ssh-keys)). Never changes anything.
 extends_documentation_fragment:
@@ -25,6 +25,7 @@ attributes:
   platform:
     support: full
     platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Only the key with this name.

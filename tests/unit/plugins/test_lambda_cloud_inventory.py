@@ -28,8 +28,8 @@ def api_instance(**over):
         "id": "0920582c7ff041399e34823a0be62549", "name": "sophia-master-01", "ip": "198.51.100.2",
         "private_ip": "10.0.2.100", "hostname": "sophia-master-01", "status": "active",
         "ssh_key_names": ["ops"], "file_system_names": [], "region": {"name": "us-east-3", "description": "DC"},
-        "instance_type": GH200, "actions": {}, "tags": [{"key": "cluster", "value": "prod"},
-                                                         {"key": "role", "value": "server"}],
+        "instance_type": GH200, "actions": {},
+        "tags": [{"key": "cluster", "value": "prod"}, {"key": "role", "value": "server"}],
         "firewall_rulesets": [{"id": "c4d291f47f9d436fa39f58493ce3b50d"}],
     }
     inst.update(over)
