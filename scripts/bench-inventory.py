@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark the sophia.platform.lambda_cloud inventory plugin on 1,000 instances.
 
 Serves 1,000 instances from the fake Lambda API (tests/lambda_fake, 127.0.0.1 only) and times
@@ -67,9 +66,9 @@ def static_inventory(inventory):
 
 def time_cli(args, env, runs):
     times = []
-    for _ in range(runs):
+    for dummy in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit("%s failed:\n%s" % (" ".join(args), proc.stderr[-2000:]))
@@ -122,7 +121,7 @@ def main():
 
     cold, cached, cold_calls, cached_calls = [], [], [], []
     inventory = None
-    for _ in range(opts.runs):
+    for dummy in range(opts.runs):
         for p in cache_dir.glob("*"):
             p.unlink()
         before = len(fake.calls("GET", "/instances"))
@@ -130,11 +129,11 @@ def main():
         cold.append(seconds)
         cold_calls.append(len(fake.calls("GET", "/instances")) - before)
         before = len(fake.calls("GET", "/instances"))
-        seconds, _ = parse(cache=True)
+        seconds, dummy = parse(cache=True)
         cached.append(seconds)
         cached_calls.append(len(fake.calls("GET", "/instances")) - before)
     hosts = len(inventory.hosts)
-    proxied = [parse(cache=True, proxy=True)[0] for _ in range(opts.runs)]
+    proxied = [parse(cache=True, proxy=True)[0] for dummy in range(opts.runs)]
 
     # -- whole ansible-inventory processes ----------------------------------------------------
     static = work / "static.yml"
@@ -142,7 +141,7 @@ def main():
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), LAMBDA_API_KEY=fake.api_key, HOME=str(work))
     cli = [str(BIN / "ansible-inventory"), "--list", "-i"]
     static_s, static_out = time_cli(cli + [str(static)], env, opts.runs)
-    cold_s, _ = time_cli(cli + [str(config), "--flush-cache"], env, opts.runs)
+    cold_s, dummy = time_cli(cli + [str(config), "--flush-cache"], env, opts.runs)
     cached_s, plugin_out = time_cli(cli + [str(config)], env, opts.runs)
     fake.stop()
     static_hosts = len(json.loads(static_out)["_meta"]["hostvars"])
@@ -163,8 +162,8 @@ def main():
           % (platform.platform(), os.cpu_count(), platform.python_version(), opts.instances + 1, hosts, static_hosts))
     assert hosts == plugin_hosts == static_hosts == opts.instances
     width = max(len(r[0]) for r in rows)
-    for name, value, bar, ok in rows:
-        print("%-*s  %-18s %-8s %s" % (width, name, value, bar, "ok" if ok else "MISSED"))
+    for name, value, target, ok in rows:
+        print("%-*s  %-18s %-8s %s" % (width, name, value, target, "ok" if ok else "MISSED"))
     return 0 if all(r[3] for r in rows) else 1
 
 

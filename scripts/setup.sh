@@ -9,7 +9,7 @@ APT_PACKAGES=(
   podman runc netavark aardvark-dns iptables slirp4netns uidmap  # the lab's container hosts
   debootstrap                                         # builds the host image offline
   python3-venv python3-pip                            # the virtual environment
-  openssh-client rsync sshpass git make               # reaching hosts, test plumbing
+  openssh-client rsync git make bc bsdextrautils      # reaching hosts, test plumbing
 )
 
 need_apt=()

@@ -16,16 +16,23 @@ INVENTORY = yaml.safe_load(pathlib.Path(os.environ["MOLECULE_INVENTORY_FILE"]).r
 
 
 def group(name):
-    """Host names in an inventory group of the scenario."""
+    """Host names in an inventory group of the scenario (its children included).
+
+    Molecule writes groups as top-level keys beside `all`."""
     found = set()
 
     def walk(node, inside):
-        for host in (node.get("hosts") or {}) if inside else ():
-            found.add(host)
+        if not isinstance(node, dict):
+            return
+        if inside:
+            found.update(node.get("hosts") or {})
         for child_name, child in (node.get("children") or {}).items():
-            walk(child or {}, inside or child_name == name)
+            walk(child, inside or child_name == name)
 
-    walk(INVENTORY.get("all", INVENTORY), name == "all")
+    for top_name, top in INVENTORY.items():
+        walk(top, top_name == name)
+    if not found:
+        raise LookupError("group %s has no hosts in %s" % (name, os.environ["MOLECULE_INVENTORY_FILE"]))
     return sorted(found)
 
 
@@ -33,7 +40,7 @@ def address(host):
     """The host's address on the scenario network, read from the host itself."""
     out = subprocess.run(
         ["podman", "exec", host, "ip", "-4", "-o", "addr", "show", "eth0"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, timeout=60,
     ).stdout
     return out.split()[3].split("/")[0]
 
@@ -48,10 +55,17 @@ def ssh(host, key, *command):
             "-o", "UserKnownHostsFile=%s" % (EPHEMERAL / "known_hosts"),
             "ops@%s" % address(host), *command,
         ],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
 
 
 @pytest.fixture(scope="session")
 def cluster_hosts():
     return group("k3s_cluster")
+
+
+def pytest_collection_modifyitems(items):
+    """A verify step that skips has checked nothing: refuse it."""
+    for item in items:
+        for mark in item.iter_markers("skip"):
+            raise pytest.UsageError("%s would be skipped (%s)" % (item.nodeid, mark.kwargs.get("reason", mark.args)))

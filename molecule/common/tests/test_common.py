@@ -14,6 +14,11 @@ AGENTS = group("k3s_agent")
 testinfra_hosts = ["podman://%s" % name for name in CLUSTER]
 
 
+def test_scenario_has_the_three_hosts():
+    # Guards every parametrized test below against silently running on nothing.
+    assert len(CLUSTER) == 3 and len(SERVERS) == 1 and len(AGENTS) == 2
+
+
 def name_of(host):
     return host.backend.name
 

@@ -57,7 +57,7 @@ def test_build_hostvars_exposes_every_field_and_derived_ones():
 
 def test_build_hostvars_x86_and_prefix():
     itype = dict(GH200, name="gpu_8x_h100_sxm5", specs=dict(GH200["specs"], gpus=8))
-    hv, _ = build_hostvars(api_instance(instance_type=itype), "lc_")
+    hv, dummy = build_hostvars(api_instance(instance_type=itype), "lc_")
     assert hv["lc_architecture"] == "x86_64"
     assert hv["lc_gpu_count"] == 8
     assert not any(k.startswith("lambda_") for k in hv)
@@ -67,7 +67,7 @@ def test_build_hostvars_x86_and_prefix():
     ("public_ip", "198.51.100.2"), ("private_ip", "10.0.2.100"), ("hostname", "sophia-master-01"),
 ])
 def test_build_hostvars_connect_with(connect_with, expected):
-    hv, _ = build_hostvars(api_instance(), "lambda_", connect_with=connect_with)
+    hv, dummy = build_hostvars(api_instance(), "lambda_", connect_with=connect_with)
     assert hv["ansible_host"] == expected
 
 
@@ -90,7 +90,7 @@ def test_build_hostvars_malformed_does_not_crash():
 
 
 def test_build_hostvars_excludes_secrets():
-    hv, _ = build_hostvars(api_instance(jupyter_token="tok", jupyter_url="https://j/?token=tok"), "lambda_",
+    hv, dummy = build_hostvars(api_instance(jupyter_token="tok", jupyter_url="https://j/?token=tok"), "lambda_",
                            exclude=("jupyter_token", "jupyter_url"))
     assert "tok" not in json.dumps(hv)
 
@@ -152,7 +152,7 @@ def test_groups_like_the_lab(fake, inventory_run):
     fake.add_instance("dev-worker", tags={"cluster": "dev", "role": "agent"})
     fake.add_instance("cpu-box", instance_type="cpu_4x_general", region="us-east-1",
                       tags={"cluster": "prod", "role": "agent"})
-    inventory, _ = inventory_run("tags: [cluster=prod]\n")
+    inventory, dummy = inventory_run("tags: [cluster=prod]\n")
     groups = groups_of(inventory)
     assert groups["k3s_server"] == ["sophia-master-01"]
     assert groups["k3s_agent"] == ["cpu-box", "sophia-worker-01", "sophia-worker-02"]
@@ -170,18 +170,18 @@ def test_filters(fake, inventory_run):
     fake.add_instance("a-1", region="us-east-3")
     fake.add_instance("a-2", region="us-west-1", instance_type="gpu_8x_h100_sxm5")
     fake.add_instance("b-1", region="us-east-3", status="unhealthy")
-    inv, _ = inventory_run("regions: [us-east-3]\n")
+    inv, dummy = inventory_run("regions: [us-east-3]\n")
     assert sorted(inv.hosts) == ["a-1"]
-    inv, _ = inventory_run("instance_types: [gpu_8x_h100_sxm5]\n")
+    inv, dummy = inventory_run("instance_types: [gpu_8x_h100_sxm5]\n")
     assert sorted(inv.hosts) == ["a-2"]
-    inv, _ = inventory_run("statuses: [active, unhealthy]\nname_pattern: '-1$'\n")
+    inv, dummy = inventory_run("statuses: [active, unhealthy]\nname_pattern: '-1$'\n")
     assert sorted(inv.hosts) == ["a-1", "b-1"]
 
 
 def test_tag_filter_requires_all_tags(fake, inventory_run):
     fake.add_instance("both", tags={"cluster": "prod", "team": "ml"})
     fake.add_instance("one", tags={"cluster": "prod"})
-    inv, _ = inventory_run("tags: [cluster=prod, team=ml]\n")
+    inv, dummy = inventory_run("tags: [cluster=prod, team=ml]\n")
     assert sorted(inv.hosts) == ["both"]
 
 
@@ -192,20 +192,20 @@ def test_booting_instance_skipped_with_verbose_message(fake, inventory_run, monk
     monkeypatch.setattr(mod.display, "v", messages.append)
     fake.add_instance("ready")
     fake.add_instance("starting", status="booting", ip=False)
-    inv, _ = inventory_run("statuses: [active, booting]\n")
+    inv, dummy = inventory_run("statuses: [active, booting]\n")
     assert sorted(inv.hosts) == ["ready"]
     assert any("starting" in m and "public_ip" in m for m in messages)
 
 
 def test_connect_with_private_ip(fake, inventory_run):
     inst = fake.add_instance("n1")
-    inv, _ = inventory_run("connect_with: private_ip\n")
+    inv, dummy = inventory_run("connect_with: private_ip\n")
     assert inv.hosts["n1"].vars["ansible_host"] == inst["private_ip"]
 
 
 def test_compose_groups_keyed_groups(fake, inventory_run):
     fake.add_instance("n1", tags={"team": "ml"})
-    inv, _ = inventory_run(
+    inv, dummy = inventory_run(
         "compose:\n  ansible_user: \"'ubuntu'\"\n"
         "groups:\n  big: lambda_gpu_count >= 1\n"
         "keyed_groups:\n  - key: lambda_tags.team\n    prefix: team\n"
@@ -233,7 +233,7 @@ def test_malformed_data_never_crashes(fake, inventory_run, monkeypatch):
     fake.add_raw_instance({"id": "e" * 32, "name": "newtype", "status": "active", "ip": "198.51.100.10",
                            "region": {"name": "us-east-3", "description": "x"},
                            "instance_type": {"name": "gpu_2x_gb300_new"}, "tags": []})
-    inv, _ = inventory_run("statuses: [active, contactable]\n")
+    inv, dummy = inventory_run("statuses: [active, contactable]\n")
     assert sorted(inv.hosts) == ["good", "newtype", "odd"]
     assert inv.hosts["newtype"].vars["lambda_architecture"] == "aarch64"
     assert inv.hosts["newtype"].vars["lambda_gpu_count"] is None
@@ -245,14 +245,14 @@ def test_malformed_data_never_crashes(fake, inventory_run, monkeypatch):
 def test_duplicate_names_do_not_merge_hosts(fake, inventory_run):
     a = fake.add_instance("twin")
     b = fake.add_instance("twin")
-    inv, _ = inventory_run()
+    inv, dummy = inventory_run()
     assert len(inv.hosts) == 2
     assert {inv.hosts[h].vars["lambda_id"] for h in inv.hosts} == {a["id"], b["id"]}
 
 
 def test_api_strings_are_not_templated(fake, inventory_run):
     fake.add_instance("{{ lookup('pipe', 'id') }}", tags={"note": "{{ 7 * 6 }}"})
-    inv, _ = inventory_run()
+    inv, dummy = inventory_run()
     host = next(iter(inv.hosts.values()))
     templar = Templar(loader=DataLoader(), variables=host.vars)
     # the API's string comes back as it is, not evaluated
@@ -269,14 +269,14 @@ def test_no_api_key_names_env_and_option(inventory_run):
 def test_api_key_from_env(fake, inventory_run, monkeypatch):
     fake.add_instance("n1")
     monkeypatch.setenv("LAMBDA_API_KEY", fake.api_key)
-    inv, _ = inventory_run(key=False)
+    inv, dummy = inventory_run(key=False)
     assert "n1" in inv.hosts
 
 
 def test_api_key_is_templated(fake, inventory_run, monkeypatch):
     fake.add_instance("n1")
     monkeypatch.setenv("SOPHIA_TEST_KEY", fake.api_key)
-    inv, _ = inventory_run("api_key: \"{{ lookup('ansible.builtin.env', 'SOPHIA_TEST_KEY') }}\"\n", key=False)
+    inv, dummy = inventory_run("api_key: \"{{ lookup('ansible.builtin.env', 'SOPHIA_TEST_KEY') }}\"\n", key=False)
     assert "n1" in inv.hosts
 
 
@@ -286,7 +286,7 @@ def test_api_key_templated_from_extra_vars(fake, inventory_run, monkeypatch):
 
     fake.add_instance("n1")
     monkeypatch.setattr(base, "load_extra_vars", lambda loader: {"vault_lambda_api_key": fake.api_key})
-    inv, _ = inventory_run('api_key: "{{ vault_lambda_api_key }}"\n', key=False)
+    inv, dummy = inventory_run('api_key: "{{ vault_lambda_api_key }}"\n', key=False)
     assert "n1" in inv.hosts
 
 
@@ -308,9 +308,9 @@ def test_cache_second_run_makes_no_api_call(fake, inventory_run, tmp_path):
     cache_dir = tmp_path / "cache"
     config = ("cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\ncache_timeout: 300\n"
               % cache_dir)
-    inv1, _ = inventory_run(config)
+    inv1, dummy = inventory_run(config)
     assert len(fake.calls("GET", "/instances")) == 1
-    inv2, _ = inventory_run(config)
+    inv2, dummy = inventory_run(config)
     assert len(fake.calls("GET", "/instances")) == 1
     assert sorted(inv1.hosts) == sorted(inv2.hosts) == ["n1"]
     # The cache holds neither the key nor the Jupyter token.
@@ -318,10 +318,10 @@ def test_cache_second_run_makes_no_api_call(fake, inventory_run, tmp_path):
     assert fake.api_key not in text and "jupyter" not in text and "n1" in text
     # refresh_inventory (cache=False) fetches again and rewrites the cache
     fake.add_instance("n2")
-    inv3, _ = inventory_run(config, cache=False)
+    inv3, dummy = inventory_run(config, cache=False)
     assert sorted(inv3.hosts) == ["n1", "n2"]
     assert len(fake.calls("GET", "/instances")) == 2
-    inv4, _ = inventory_run(config)
+    inv4, dummy = inventory_run(config)
     assert sorted(inv4.hosts) == ["n1", "n2"]
     assert len(fake.calls("GET", "/instances")) == 2
 
