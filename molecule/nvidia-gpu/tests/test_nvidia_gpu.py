@@ -1,0 +1,111 @@
+"""The nvidia role on a stand-in for a Lambda GH200 host with the driver present.
+
+The host runs clearly named doubles (prepare.yml): nvidia-smi answering from a constructed GH200
+document, modinfo, and fake driver packages whose nvidia-persistenced records its persistence mode.
+These tests check what the role did to the host, not what the doubles say about themselves.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+import yaml
+
+SCENARIO = pathlib.Path(__file__).resolve().parent.parent
+REPO = SCENARIO.parent.parent
+INVENTORY = yaml.safe_load(pathlib.Path(os.environ["MOLECULE_INVENTORY_FILE"]).read_text())
+HOSTS = sorted(INVENTORY["all"]["hosts"])
+testinfra_hosts = ["podman://%s" % name for name in HOSTS]
+
+FAKE_DRIVER_PACKAGES = ["libnvidia-compute-550", "nvidia-compute-utils-550", "nvidia-container-toolkit",
+                        "nvidia-driver-550-open"]
+
+
+def _env():
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"))
+
+
+def test_driver_packages_are_held(host):
+    held = host.check_output("apt-mark showhold").split()
+    assert sorted(held) == FAKE_DRIVER_PACKAGES
+    # A held package is really kept: apt refuses to remove it unless forced.
+    attempt = host.run("apt-get -y --no-download remove nvidia-driver-550-open")
+    assert attempt.rc != 0
+    assert "Held packages were changed" in attempt.stderr + attempt.stdout
+    assert host.package("nvidia-driver-550-open").is_installed
+
+
+def test_persistence_daemon_runs_in_persistence_mode(host):
+    service = host.service("nvidia-persistenced")
+    assert service.is_running
+    assert service.is_enabled
+    pid = host.file("/run/nvidia-persistenced/nvidia-persistenced.pid").content_string.strip()
+    assert host.file("/proc/%s" % pid).exists
+    exec_start = host.check_output("systemctl show -p ExecStart --value nvidia-persistenced")
+    assert "--persistence-mode" in exec_start and "--no-persistence-mode" not in exec_start
+    assert host.file("/run/nvidia-persistenced/persistence-mode").content_string.strip() == "1"
+    assert host.user("nvidia-persistenced").exists
+
+
+def test_facts_module_reports_the_gpu():
+    result = subprocess.run(
+        ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "gpu", "-m", "sophia.platform.nvidia_gpu_facts",
+         "-a", "min_gpu_count=1"],
+        capture_output=True, text=True, env=dict(_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                                                 ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"),
+        cwd=str(REPO), timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    facts = report["plays"][0]["tasks"][0]["hosts"][HOSTS[0]]["ansible_facts"]["nvidia_gpu"]
+    assert facts["gpu_count"] == 1
+    assert facts["driver_version"] == "550.127.05"
+    (gpu,) = facts["gpus"]
+    assert gpu["name"] == "NVIDIA GH200 480GB"
+    assert gpu["memory_total_mib"] == 97871
+    assert gpu["compute_capability"] == "9.0"
+    # Reported as on because the role started nvidia-persistenced in persistence mode.
+    assert gpu["persistence_mode"] is True
+    assert facts["problems"] == []
+
+
+def test_k3s_files_for_a_gpu_node(host):
+    template = host.file("/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl")
+    assert template.exists and template.user == "root"
+    lines = [line for line in template.content_string.splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[0] == '{{ template "base" . }}'
+    dropin = yaml.safe_load(host.file("/etc/rancher/k3s/config.yaml.d/60-sophia-nvidia.yaml").content_string)
+    assert dropin["default-runtime"] == "nvidia"
+    assert dropin["node-taint+"] == ["nvidia.com/gpu=present:NoSchedule"]
+    assert "nvidia.com/gpu.present=true" in dropin["node-label+"]
+
+
+def test_nothing_kernel_level_in_a_container(host):
+    # x86_64 container: no Grace tuning, no reboot, no driver install.
+    assert not host.file("/etc/default/grub.d/60-sophia-grace.cfg").exists
+    assert not host.file("/etc/modprobe.d/sophia-blacklist-nouveau.conf").exists
+    assert not host.file("/etc/apt/sources.list.d/nvidia-cuda.sources").exists
+
+
+@pytest.mark.parametrize(
+    "extra_vars, message",
+    [
+        ({"nvidia_gpu_min_count": 2}, "must have 2 usable NVIDIA GPU(s)"),
+        ({"nvidia_driver_min_version": "570.86.15"},
+         "The NVIDIA driver 550.127.05 on %s is older than nvidia_driver_min_version 570.86.15" % HOSTS[0]),
+    ],
+)
+def test_unfit_host_is_refused_before_any_change(extra_vars, message):
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "converge.yml"),
+         "-e", json.dumps(extra_vars)],
+        capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=300,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert message in output
+    recap = [line for line in result.stdout.splitlines() if " : ok=" in line]
+    assert recap and all("changed=0" in line for line in recap), recap
