@@ -127,6 +127,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/sophia/lambda-inventory
 cache_timeout: 300
 
+---
 # All GH200 instances in us-east-3, reached over the private network,
 # grouped by their "team" tag as well.
 plugin: sophia.platform.lambda_cloud
