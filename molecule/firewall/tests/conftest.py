@@ -16,13 +16,24 @@ REPO = SCENARIO.parent.parent
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 
-ADDRESS = {
-    "fw-master-01": "10.79.0.11",
-    "fw-worker-01": "10.79.0.21",
-    "fw-worker-02": "10.79.0.22",
-    "fw-outsider": "10.79.0.99",
-}
-CONTROLLER = "10.79.0.1"
+HOSTS = ["fw-master-01", "fw-worker-01", "fw-worker-02", "fw-outsider"]
+
+
+def _address(host):
+    out = subprocess.run(["podman", "exec", host, "ip", "-4", "-o", "addr", "show", "eth0"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.split()[3].split("/")[0]
+
+
+def _gateway(host):
+    out = subprocess.run(["podman", "exec", host, "ip", "-4", "route", "show", "default"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.split()[2]
+
+
+# podman picks the scenario network's subnet: read the addresses off the hosts.
+ADDRESS = {host: _address(host) for host in HOSTS}
+CONTROLLER = _gateway("fw-master-01")
 TABLE = "sophia_filter"
 
 
@@ -59,6 +70,12 @@ def ansible_env():
     return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
 
 
+def extra_rules(*more):
+    """firewall_extra_rules as the scenario's inventory sets them, plus `more`."""
+    rule = {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": ["%s/32" % ADDRESS["fw-outsider"]]}
+    return [rule, *more]
+
+
 def write_ssh_inventory(host):
     """An inventory that reaches `host` over SSH from the controller, as production does."""
     path = EPHEMERAL / ("ssh-inventory-%s.yml" % host)
@@ -68,8 +85,8 @@ def write_ssh_inventory(host):
             "children": {
                 "k3s_cluster": {
                     "children": {
-                        "k3s_server": {"hosts": {h: {} for h in ["fw-master-01"]}},
-                        "k3s_agent": {"hosts": {h: {} for h in ["fw-worker-01", "fw-worker-02"]}},
+                        "k3s_server": {"hosts": {}},
+                        "k3s_agent": {"hosts": {}},
                     },
                     "vars": {
                         "ansible_user": "debian",
@@ -77,9 +94,7 @@ def write_ssh_inventory(host):
                         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new" % known_hosts,
                         "ansible_python_interpreter": "/usr/bin/python3",
                         "firewall_admin_cidrs": ["%s/32" % CONTROLLER],
-                        "firewall_extra_rules": [
-                            {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": ["10.79.0.99/32"]},
-                        ],
+                        "firewall_extra_rules": extra_rules(),
                     },
                 }
             }

@@ -4,7 +4,7 @@ import subprocess
 import time
 
 from conftest import (
-    ADDRESS, CONTROLLER, EPHEMERAL, INVENTORY_FILE, digest, podman, probe, run_playbook, wait_until,
+    ADDRESS, CONTROLLER, EPHEMERAL, INVENTORY_FILE, digest, extra_rules, podman, probe, run_playbook, wait_until,
     write_ssh_inventory,
 )
 
@@ -15,7 +15,7 @@ def ruleset_stat(host):
 
 def test_bad_network_stops_every_host_before_any_change():
     before = {h: (digest(h), ruleset_stat(h)) for h in ["fw-master-01", "fw-worker-01"]}
-    result, output = run_playbook(INVENTORY_FILE, {"firewall_admin_cidrs": ["10.79.0.1/32", "10.0.0.0/33"]})
+    result, output = run_playbook(INVENTORY_FILE, {"firewall_admin_cidrs": ["%s/32" % CONTROLLER, "10.0.0.0/33"]})
     flat = " ".join(output.split())
     assert result.returncode != 0
     assert "firewall_admin_cidrs: '10.0.0.0/33' is not an IP address or network" in flat
@@ -33,7 +33,7 @@ def test_host_bits_are_refused():
 def test_broken_ruleset_is_refused_and_the_old_one_stays():
     host = "fw-worker-01"
     before = (digest(host), ruleset_stat(host))
-    result, output = run_playbook(INVENTORY_FILE, {"firewall_extra_rules_raw": ["tcp dport 22 acept"]}, limit=host)
+    result, output = run_playbook(INVENTORY_FILE, {"firewall_extra_rules_raw": ["tcp dport 22 acept"]})
     assert result.returncode != 0
     assert "failed to validate" in output or "Error:" in output, output[-2000:]
     assert (digest(host), ruleset_stat(host)) == before
@@ -56,10 +56,9 @@ def test_change_over_ssh_keeps_the_open_session_and_reconnects():
     session = subprocess.Popen(_ssh(host, "sleep 25; echo still-connected"), stdout=subprocess.PIPE, text=True)
     time.sleep(3)
     before = digest(host)
-    extra = {"firewall_extra_rules": [
-        {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": ["10.79.0.99/32"]},
-        {"name": "changed over ssh", "proto": "tcp", "ports": [8081], "sources": ["10.79.0.99/32"]},
-    ]}
+    extra = {"firewall_extra_rules": extra_rules(
+        {"name": "changed over ssh", "proto": "tcp", "ports": [8081], "sources": ["%s/32" % ADDRESS["fw-outsider"]]},
+    )}
     result, output = run_playbook(inventory, extra, limit=host)
     assert result.returncode == 0, output[-3000:]
     assert "Reconnect through the new rules" in output
