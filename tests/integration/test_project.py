@@ -62,8 +62,8 @@ def test_environments_set_the_same_variables_as_the_lab(env):
 
     lab = names(REPO / "inventories/lab/group_vars/all/main.yml")
     other = names(REPO / "inventories" / env / "group_vars/all/main.yml")
-    # Lab-only: chrony serving its peers from the first server's clock.
-    assert lab - {"common_chrony_serve_cidrs", "common_chrony_local_stratum"} == other
+    # Lab-only: chrony serving its peers from the first server's clock, no pools.
+    assert lab - {"common_chrony_serve_cidrs", "common_chrony_local_stratum", "common_chrony_pools"} == other
 
 
 def test_production_command_without_credentials_fails_clearly():
