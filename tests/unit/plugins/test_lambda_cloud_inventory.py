@@ -91,7 +91,7 @@ def test_build_hostvars_malformed_does_not_crash():
 
 def test_build_hostvars_excludes_secrets():
     hv, dummy = build_hostvars(api_instance(jupyter_token="tok", jupyter_url="https://j/?token=tok"), "lambda_",
-                           exclude=("jupyter_token", "jupyter_url"))
+                               exclude=("jupyter_token", "jupyter_url"))
     assert "tok" not in json.dumps(hv)
 
 

@@ -187,7 +187,12 @@ def _run(monkeypatch, tmp_path, smi, **args):
     args.setdefault("pci_devices_path", str(tmp_path / "no-pci"))
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", _fake_exit)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fake_fail)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: smi(self, cmd, **kw))
+
+    def run_command(module, cmd, **kwargs):
+        # A plain function, so the patched method still receives the module.
+        return smi(module, cmd, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     with patch_module_args(args):
         with pytest.raises(_Exit) as caught:
             nvidia_gpu_facts.main()
@@ -265,7 +270,12 @@ def test_module_no_driver_in_path(monkeypatch, tmp_path):
     smi = _FakeSmi("gh200")
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", _fake_exit)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fake_fail)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", smi)
+
+    def run_command(module, cmd, **kwargs):
+        # A plain function, so the patched method still receives the module.
+        return smi(module, cmd, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     with patch_module_args({"min_gpu_count": 1}):
         with pytest.raises(_Exit) as caught:
             nvidia_gpu_facts.main()
