@@ -9,7 +9,15 @@ cd "$REPO_ROOT"
 scenario=${1:?usage: molecule-scenario.sh SCENARIO}
 [ -f "molecule/$scenario/molecule.yml" ] || die "no scenario molecule/$scenario"
 
-cleanup() { molecule destroy -s "$scenario" >/dev/null 2>&1 || true; }
+# molecule's destroy trusts its own state file, which a new checkout (CI) does
+# not share with an earlier run: remove the platforms by name as well.
+platforms=$(python -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
+  "molecule/$scenario/molecule.yml")
+cleanup() {
+  molecule destroy -s "$scenario" >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  podman rm -f -t 5 $platforms >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 # A converge run in --check mode must not want to change anything on a
