@@ -45,3 +45,23 @@ notes:
   - All Lambda Cloud modules belong to the action group C(sophia.platform.lambda_cloud), so
     C(module_defaults) with C(group/sophia.platform.lambda_cloud) sets these options once.
 """
+
+    # Attributes every Lambda Cloud module shares.
+    PLATFORM = r"""
+attributes:
+  platform:
+    support: full
+    platforms: controller
+    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
+"""
+
+    # Attributes of the read-only *_info modules.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+"""

@@ -20,6 +20,7 @@ description:
     C(filesystems/filesystem-in-use); terminate the instances using it first.
 extends_documentation_fragment:
   - sophia.platform.lambda_cloud
+  - sophia.platform.lambda_cloud.platform
 attributes:
   check_mode:
     support: full
@@ -27,10 +28,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the file system before and after.
-  platform:
-    support: full
-    platforms: controller
-    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name; starts with a letter, then letters, digits and dashes, at most 60 characters.

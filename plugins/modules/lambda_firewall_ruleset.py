@@ -25,6 +25,7 @@ description:
     at any time.
 extends_documentation_fragment:
   - sophia.platform.lambda_cloud
+  - sophia.platform.lambda_cloud.platform
 attributes:
   check_mode:
     support: full
@@ -32,10 +33,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the rules before and after.
-  platform:
-    support: full
-    platforms: controller
-    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name of the ruleset (at most 64 characters), unique within its region.

@@ -26,6 +26,7 @@ description:
     reported as a warning, never "fixed" by replacing the instance.
 extends_documentation_fragment:
   - sophia.platform.lambda_cloud
+  - sophia.platform.lambda_cloud.platform
 attributes:
   check_mode:
     support: full
@@ -33,10 +34,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the instances (name, status, type, region) before and after.
-  platform:
-    support: full
-    platforms: controller
-    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description:

@@ -17,17 +17,8 @@ description:
   - Never changes anything.
 extends_documentation_fragment:
   - sophia.platform.lambda_cloud
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to show.
-  platform:
-    support: full
-    platforms: controller
-    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
+  - sophia.platform.lambda_cloud.platform
+  - sophia.platform.lambda_cloud.info_module
 options:
   names:
     description: Only these instance types. Empty means all.

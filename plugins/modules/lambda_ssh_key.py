@@ -21,6 +21,7 @@ description:
     change running instances.
 extends_documentation_fragment:
   - sophia.platform.lambda_cloud
+  - sophia.platform.lambda_cloud.platform
 attributes:
   check_mode:
     support: full
@@ -28,10 +29,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the name and public key before and after.
-  platform:
-    support: full
-    platforms: controller
-    description: Runs on the control node and talks to the Lambda Cloud API over HTTPS.
 options:
   name:
     description: Name of the key (1 to 64 characters), unique in the account.
