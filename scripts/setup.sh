@@ -10,6 +10,8 @@ APT_PACKAGES=(
   debootstrap                                         # builds the host image offline
   python3-venv python3-pip                            # the virtual environment
   openssh-client rsync git make bc bsdextrautils      # reaching hosts, test plumbing
+  lynis                                               # hardening index (docs/hosts-layer.md)
+  qemu-system-x86 qemu-utils                          # the kernel-level VM test (scripts/vm-test.sh)
 )
 
 need_apt=()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Test listener: accepts TCP connections and echoes UDP datagrams on the given
 ports, so the verify step can tell an open port from a dropped one. Test harness only."""
 import selectors
@@ -20,7 +19,7 @@ while True:
     for key, _ in sel.select():
         sock = key.fileobj
         if key.data == "tcp":
-            conn, _ = sock.accept()
+            conn, dummy = sock.accept()
             try:
                 conn.sendall(b"open\n")
             finally:

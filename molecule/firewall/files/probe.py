@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """probe.py tcp|udp ADDRESS PORT -> prints open, refused or dropped. Test harness only:
 used between the scenario's own containers."""
 import socket
@@ -19,7 +18,7 @@ else:
         sock.settimeout(timeout)
         sock.sendto(b"probe", (address, port))
         try:
-            data, _ = sock.recvfrom(2048)
+            data, dummy = sock.recvfrom(2048)
             print("open" if data.startswith(b"open") else "other")
         except ConnectionRefusedError:
             print("refused")

@@ -115,7 +115,8 @@ def run_playbook(inventory, extra_vars, limit=None, timeout=600):
     command = ["ansible-playbook", "-i", str(inventory), str(SCENARIO / "converge.yml"), "-e", json.dumps(extra_vars)]
     if limit:
         command += ["--limit", limit]
-    result = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), cwd=str(REPO), timeout=timeout)
+    result = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), cwd=str(REPO), timeout=timeout,
+                            check=False)
     return result, result.stdout + result.stderr
 
 

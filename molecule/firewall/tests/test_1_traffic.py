@@ -44,7 +44,7 @@ MATRIX = [
 ]
 
 
-@pytest.mark.parametrize("source, proto, target, port, expected", MATRIX, ids=lambda v: str(v))
+@pytest.mark.parametrize("source, proto, target, port, expected", MATRIX, ids=str)
 def test_traffic(source, proto, target, port, expected):
     assert probe(source, proto, target, port) == expected
 

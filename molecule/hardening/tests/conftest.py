@@ -38,7 +38,7 @@ def ssh(name, user, *command, known_hosts_strict=True, extra=()):
             "-o", "UserKnownHostsFile=%s" % (EPHEMERAL / "known_hosts" if known_hosts_strict else "/dev/null"),
             *extra, "%s@%s" % (user, address(name)), *command,
         ],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
 
 

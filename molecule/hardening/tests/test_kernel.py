@@ -28,7 +28,7 @@ def test_the_machines_own_kernel_was_left_alone():
     """Containers share this machine's kernel: kernel./vm./fs. values must be as before."""
     before = dict(line.split("=", 1) for line in (EPHEMERAL / "kernel-before.txt").read_text().split())
     for key, value in before.items():
-        now = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True).stdout.strip() or "missing"
+        now = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True, check=False).stdout.strip() or "missing"
         assert now == value, key
 
 
