@@ -8,11 +8,15 @@ activate_venv
 cd "$REPO_ROOT"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
+# Each stage returns non-zero itself on any failure: `all` calls them in an ||
+# list, where bash's errexit does not apply.
 stage_lint() {
+  local rc=0
   log "yamllint"
-  yamllint --strict .
+  yamllint --strict . || rc=1
   log "ansible-lint (production profile, offline)"
-  ansible-lint
+  ansible-lint || rc=1
+  return "$rc"
 }
 
 stage_unit() {
@@ -34,12 +38,12 @@ stage_sanity() {
   mkdir -p "$tree"
   log "copying the collection to $tree"
   git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/' \
-    | rsync -a --delete --from0 --ignore-missing-args --files-from=- ./ "$tree/"
+    | rsync -a --delete --from0 --ignore-missing-args --files-from=- ./ "$tree/" || return 1
   if [ ! -x "$sanity_venv/bin/ansible-test" ]; then
     log "creating the sanity virtual environment"
-    python3 -m venv "$sanity_venv"
-    "$sanity_venv/bin/pip" install -q --upgrade pip
-    "$sanity_venv/bin/pip" install -q "$(grep '^ansible-core==' requirements.txt)"
+    python3 -m venv "$sanity_venv" || return 1
+    "$sanity_venv/bin/pip" install -q --upgrade pip || return 1
+    "$sanity_venv/bin/pip" install -q "$(grep '^ansible-core==' requirements.txt)" || return 1
   fi
   # ansible-test bootstraps pip in its venvs with a get-pip.py it downloads from
   # a host not reachable here; give it a stand-in that uses PyPI's pip wheel.
@@ -50,8 +54,8 @@ stage_sanity() {
   get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
   if [ ! -f "$get_pip" ] || ! cmp -s "$REPO_ROOT/scripts/ansible-test-get-pip.py" "$get_pip"; then
     mkdir -p "$(dirname "$get_pip")"
-    "$sanity_venv/bin/pip" download -q --no-deps -d "$(dirname "$get_pip")" "pip==$pip_version"
-    cp "$REPO_ROOT/scripts/ansible-test-get-pip.py" "$get_pip"
+    "$sanity_venv/bin/pip" download -q --no-deps -d "$(dirname "$get_pip")" "pip==$pip_version" || return 1
+    cp "$REPO_ROOT/scripts/ansible-test-get-pip.py" "$get_pip" || return 1
   fi
   log "ansible-test sanity"
   local out
@@ -69,9 +73,11 @@ stage_molecule() {
   if [ "${#scenarios[@]}" -eq 0 ]; then
     for scenario in molecule/*/molecule.yml; do scenarios+=("$(basename "$(dirname "$scenario")")"); done
   fi
+  local failed=()
   for scenario in "${scenarios[@]}"; do
-    "$REPO_ROOT/scripts/molecule-scenario.sh" "$scenario"
+    "$REPO_ROOT/scripts/molecule-scenario.sh" "$scenario" || failed+=("$scenario")
   done
+  [ "${#failed[@]}" -eq 0 ] || { printf 'molecule scenarios failed: %s\n' "${failed[*]}" >&2; return 1; }
 }
 
 timed() {
