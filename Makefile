@@ -1,12 +1,12 @@
 # The two commands the README opens with:
 #   make lab    set up this machine, build the host image, start the lab, run site.yml on it
-#   make test   every test: lint, unit, sanity, molecule; non-zero on any failure
+#   make test   every test: lint, unit, sanity, molecule, lab; non-zero on any failure
 # Everything else is a part of one of those, runnable on its own.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCENARIO ?=
 
-.PHONY: help setup image lab lab-up lab-down lab-status site test lint unit sanity molecule bench
+.PHONY: help setup image lab lab-up lab-down lab-status site test lint unit sanity molecule lab-test bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ lab-status: ## show the lab hosts
 lab-down: ## remove the lab hosts, their network and keys (the image stays)
 	@scripts/lab.sh down
 
-test: setup image ## EVERY TEST: lint, unit, sanity, molecule
+test: setup image ## EVERY TEST: lint, unit, sanity, molecule, lab
 	@scripts/test.sh all
 
 lint: ## yamllint and ansible-lint (production profile, offline)
@@ -47,6 +47,9 @@ sanity: ## ansible-test sanity on the collection
 
 molecule: ## molecule scenarios (all, or SCENARIO=name)
 	@scripts/test.sh molecule $(SCENARIO)
+
+lab-test: image ## fresh lab, site.yml, node-add of a 4th host, real traffic; removes the lab
+	@scripts/test.sh lab
 
 bench: image ## time the lab's first converge and no-op re-runs
 	@scripts/bench-lab.sh

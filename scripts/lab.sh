@@ -3,14 +3,26 @@
 # nodes, on their own podman network with a fixed subnet, reached over SSH as the
 # image's default user, exactly as Ansible reaches a fresh Lambda host.
 #   lab.sh up        start (or reuse) the hosts; idempotent
+#   lab.sh add NAME  start one more host (a spare name below) and list it in
+#                    .lab/added/hosts.yml, as the Lambda inventory lists a
+#                    launched instance; playbooks/node-add.yml takes it from there
 #   lab.sh converge  run site.yml -i inventories/lab, then print what was configured
 #   lab.sh status    list the hosts
 #   lab.sh down      remove the hosts, the network and the lab's keys
+# Like a Lambda host, each host has a "public" address Ansible connects to
+# (ansible_host: the private one + 100, a /32 on the same interface) and a private
+# one its peers talk on, from which its own traffic to peers leaves
+# (sophia_private_ip: the container's address on the lab network).
 source "$(dirname "$0")/lib.sh"
 
 KEY="$LAB_DIR/id_ed25519"
 KNOWN_HOSTS="$LAB_DIR/known_hosts"
+ADDED_DIR="$LAB_DIR/added"
 LABEL=org.sophia.lab=1
+# Hosts `lab.sh add` may start, name:private address.
+LAB_SPARE_HOSTS=(sophia-worker-03:10.77.0.23)
+
+public_of() { local addr=$1; echo "${addr%.*}.$(( ${addr##*.} + 100 ))"; }
 
 lab_up() {
   podman image exists "$HOST_IMAGE" || die "no image $HOST_IMAGE: run 'make image' first"
@@ -26,45 +38,95 @@ lab_up() {
   local entry name addr
   for entry in "${LAB_HOSTS[@]}"; do
     name=${entry%%:*} addr=${entry#*:}
-    if podman container exists "$name"; then
-      [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || podman start "$name" >/dev/null
-      log "$name ($addr) running"
-    else
-      log "starting $name ($addr)"
-      # --no-hosts: /etc/hosts is the host's own file, as on a VM, so the common
-      # role manages it. The hostname starts as the image's "localhost", like a
-      # cloud host before provisioning names it.
-      podman run -d --name "$name" --hostname localhost --label "$LABEL" \
-        --network "$LAB_NETWORK" --ip "$addr" --no-hosts \
-        --privileged --systemd=always \
-        "$HOST_IMAGE" /sbin/init >/dev/null
-    fi
+    start_host "$name" "$addr"
   done
   for entry in "${LAB_HOSTS[@]}"; do
     name=${entry%%:*} addr=${entry#*:}
-    prepare_host "$name"
+    prepare_host "$name" "$addr"
   done
   : > "$KNOWN_HOSTS.new"
   for entry in "${LAB_HOSTS[@]}"; do
     name=${entry%%:*} addr=${entry#*:}
-    # Host keys are read out of band (like a cloud console), so SSH host key
-    # checking stays on for the lab.
-    podman exec "$name" sh -c 'cat /etc/ssh/ssh_host_*_key.pub' \
-      | awk -v n="$name" -v a="$addr" '{print n "," a " " $1 " " $2}' >> "$KNOWN_HOSTS.new"
+    host_keys "$name" "$addr" >> "$KNOWN_HOSTS.new"
   done
   mv "$KNOWN_HOSTS.new" "$KNOWN_HOSTS"
   for entry in "${LAB_HOSTS[@]}"; do
     name=${entry%%:*} addr=${entry#*:}
-    ssh_ok "$addr" || die "$name: SSH as $LAB_BOOTSTRAP_USER@$addr does not answer"
+    ssh_ok "$(public_of "$addr")" || die "$name: SSH as $LAB_BOOTSTRAP_USER@$(public_of "$addr") does not answer"
   done
   log "lab up: ${LAB_HOSTS[*]}"
+}
+
+start_host() {
+  local name=$1 addr=$2
+  if podman container exists "$name"; then
+    [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] || podman start "$name" >/dev/null
+    log "$name ($addr) running"
+  else
+    log "starting $name ($addr, public $(public_of "$addr"))"
+    # --no-hosts: /etc/hosts is the host's own file, as on a VM, so the common
+    # role manages it. The hostname starts as the image's "localhost", like a
+    # cloud host before provisioning names it.
+    podman run -d --name "$name" --hostname localhost --label "$LABEL" \
+      --network "$LAB_NETWORK" --ip "$addr" --no-hosts \
+      --privileged --systemd=always \
+      "$HOST_IMAGE" /sbin/init >/dev/null
+  fi
+}
+
+# Host keys are read out of band (like a cloud console), so SSH host key
+# checking stays on for the lab.
+host_keys() {
+  local name=$1 addr=$2
+  podman exec "$name" sh -c 'cat /etc/ssh/ssh_host_*_key.pub' \
+    | awk -v n="$name" -v a="$(public_of "$addr")" '{print n "," a " " $1 " " $2}'
+}
+
+# One more host, started and listed like a launched Lambda instance: in group
+# k3s_agent, with its public ansible_host and its sophia_private_ip.
+lab_add() {
+  local want=${1:-} entry name addr found=""
+  for entry in "${LAB_SPARE_HOSTS[@]}"; do
+    [ "${entry%%:*}" = "$want" ] && found=$entry
+  done
+  [ -n "$found" ] || die "usage: $0 add NAME, NAME one of: ${LAB_SPARE_HOSTS[*]%%:*}"
+  [ -f "$KNOWN_HOSTS" ] || die "the lab is not up: run 'make lab-up' first"
+  name=${found%%:*} addr=${found#*:}
+  start_host "$name" "$addr"
+  prepare_host "$name" "$addr"
+  grep -v "^$name," "$KNOWN_HOSTS" > "$KNOWN_HOSTS.new" || true
+  host_keys "$name" "$addr" >> "$KNOWN_HOSTS.new"
+  mv "$KNOWN_HOSTS.new" "$KNOWN_HOSTS"
+  ssh_ok "$(public_of "$addr")" || die "$name: SSH as $LAB_BOOTSTRAP_USER@$(public_of "$addr") does not answer"
+  mkdir -p "$ADDED_DIR"
+  # Beside inventories/lab at the same depth, so the lab's group_vars paths
+  # ({{ inventory_dir }}/../../.lab/...) hold for these hosts too.
+  {
+    echo "---"
+    echo "# Written by scripts/lab.sh add: hosts started after the lab, grouped as the"
+    echo "# Lambda inventory groups a launched agent. Use with -i inventories/lab -i .lab/added."
+    echo "all:"
+    echo "  children:"
+    echo "    k3s_cluster:"
+    echo "      children:"
+    echo "        k3s_agent:"
+    echo "          hosts:"
+    for entry in "${LAB_SPARE_HOSTS[@]}"; do
+      name=${entry%%:*} addr=${entry#*:}
+      podman container exists "$name" || continue
+      echo "            $name:"
+      echo "              ansible_host: $(public_of "$addr")"
+      echo "              sophia_private_ip: $addr"
+    done
+  } > "$ADDED_DIR/hosts.yml"
+  log "added $want: ansible-playbook playbooks/node-add.yml -i inventories/lab -i .lab/added -e sophia_node_add_existing=$want"
 }
 
 # Wait for systemd, then make the container behave like a VM: its own
 # /etc/hostname (podman bind-mounts one that cannot be replaced) and the lab
 # key for the default user. Safe to repeat.
 prepare_host() {
-  local name=$1 state i
+  local name=$1 addr=$2 state i
   for i in $(seq 1 60); do
     state=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
     case "$state" in running|degraded) break ;; esac
@@ -78,7 +140,8 @@ prepare_host() {
     key="$(cat)"
     grep -qxF "$key" "$home/.ssh/authorized_keys" 2>/dev/null || echo "$key" >> "$home/.ssh/authorized_keys"
     chown '"$LAB_BOOTSTRAP_USER"': "$home/.ssh/authorized_keys"; chmod 0600 "$home/.ssh/authorized_keys"
-    systemctl is-active -q ssh || systemctl restart ssh' < "$KEY.pub"
+    systemctl is-active -q ssh || systemctl restart ssh
+    ip -4 addr show dev eth0 | grep -qF " '"$(public_of "$addr")"'/32 " || ip addr add '"$(public_of "$addr")"'/32 dev eth0' < "$KEY.pub"
 }
 
 ssh_ok() {
@@ -95,10 +158,12 @@ lab_converge() {
   activate_venv
   [ -f "$KNOWN_HOSTS" ] || die "the lab is not up: run 'make lab-up' first"
   cd "$REPO_ROOT"
-  log "ansible-playbook -i inventories/lab site.yml"
-  ansible-playbook -i inventories/lab site.yml "$@"
+  local inventory=(-i inventories/lab)
+  [ -f "$ADDED_DIR/hosts.yml" ] && inventory+=(-i .lab/added)
+  log "ansible-playbook ${inventory[*]} site.yml"
+  ansible-playbook "${inventory[@]}" site.yml "$@"
   log "what the lab runs now"
-  ansible-playbook -i inventories/lab playbooks/report.yml
+  ansible-playbook "${inventory[@]}" playbooks/report.yml
 }
 
 lab_status() {
@@ -106,10 +171,10 @@ lab_status() {
 }
 
 lab_down() {
-  local entry name
-  for entry in "${LAB_HOSTS[@]}"; do
-    name=${entry%%:*}
-    if podman container exists "$name"; then log "removing $name"; podman rm -f -t 5 "$name" >/dev/null; fi
+  local name
+  # Every container with the lab's label: the hosts, added hosts, test helpers.
+  for name in $(podman ps -a --filter label="$LABEL" --format '{{.Names}}'); do
+    log "removing $name"; podman rm -f -t 5 "$name" >/dev/null
   done
   if podman network exists "$LAB_NETWORK"; then podman network rm "$LAB_NETWORK" >/dev/null; fi
   rm -rf "$LAB_DIR"
@@ -118,8 +183,9 @@ lab_down() {
 
 case "${1:-}" in
   up) lab_up ;;
+  add) shift; lab_add "$@" ;;
   converge) shift; lab_converge "$@" ;;
   status) lab_status ;;
   down) lab_down ;;
-  *) die "usage: $0 up|converge|status|down" ;;
+  *) die "usage: $0 up|add NAME|converge|status|down" ;;
 esac

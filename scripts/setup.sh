@@ -12,6 +12,7 @@ APT_PACKAGES=(
   openssh-client rsync git make bc bsdextrautils      # reaching hosts, test plumbing
   lynis                                               # hardening index (docs/hosts-layer.md)
   qemu-system-x86 qemu-utils                          # the kernel-level VM test (scripts/vm-test.sh)
+  prometheus prometheus-alertmanager                  # promtool/amtool: alert rule and routing tests
 )
 
 need_apt=()
@@ -26,6 +27,18 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 else
   log "apt packages present"
 fi
+
+# Only the tools of these packages are used (tests start Alertmanager on 127.0.0.1 themselves);
+# their services would listen on every interface of this machine.
+for unit in prometheus prometheus-alertmanager; do
+  if systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+    log "disabling the $unit service (only its tools are used)"
+    systemctl disable --quiet "$unit" || die "could not disable $unit"
+  fi
+  if systemctl is-active --quiet "$unit" 2>/dev/null; then
+    systemctl stop "$unit" || die "could not stop $unit"
+  fi
+done
 
 # Podman's default container ulimits exceed the hard nofile limit of these
 # machines, and crun is not what systemd-in-a-container works with here.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of the project. `test.sh all` is what `make test` and CI run.
-#   test.sh lint | unit | sanity | molecule [SCENARIO...] | all
+#   test.sh lint | unit | sanity | molecule [SCENARIO...] | lab | all
 # Exits non-zero on the first failing stage (`all` runs every stage and then
 # fails if any did), and prints how long each stage took.
 source "$(dirname "$0")/lib.sh"
@@ -19,9 +19,23 @@ stage_lint() {
   return "$rc"
 }
 
+# checkov's pins conflict with the project's (packaging<24 and others), so it
+# lives in a venv of its own, rebuilt only when tests/checkov/requirements.txt changes.
+ensure_checkov_venv() {
+  local venv="$CACHE_DIR/checkov-venv" pins="$REPO_ROOT/tests/checkov/requirements.txt"
+  if [ ! -x "$venv/bin/checkov" ] || ! cmp -s "$pins" "$venv/.pins"; then
+    log "creating the checkov virtual environment"
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q -r "$pins" || return 1
+    cp "$pins" "$venv/.pins"
+  fi
+  export CHECKOV_BIN="$venv/bin/checkov"
+}
+
 stage_unit() {
   log "pytest: unit and integration tests"
   local rc=0
+  ensure_checkov_venv || return 1
   python -m pytest -p no:cacheprovider -q tests/unit tests/integration || rc=$?
   # pytest's 5 means it collected nothing: a suite that ran no test has failed.
   [ "$rc" -eq 5 ] && die "pytest collected no tests"
@@ -80,6 +94,12 @@ stage_molecule() {
   [ "${#failed[@]}" -eq 0 ] || { printf 'molecule scenarios failed: %s\n' "${failed[*]}" >&2; return 1; }
 }
 
+# A fresh lab, site.yml, a fourth host through node-add.yml, real traffic
+# (scripts/lab-test.sh); replaces a running lab and removes it at the end.
+stage_lab() {
+  "$REPO_ROOT/scripts/lab-test.sh"
+}
+
 timed() {
   local name=$1 start rc=0
   shift
@@ -98,15 +118,17 @@ case "$stage" in
   unit) stage_unit ;;
   sanity) stage_sanity ;;
   molecule) stage_molecule "$@" ;;
+  lab) stage_lab ;;
   all)
     failed=0
     timed lint stage_lint || failed=1
     timed unit stage_unit || failed=1
     timed sanity stage_sanity || failed=1
     timed molecule stage_molecule || failed=1
+    timed lab stage_lab || failed=1
     log "summary"
     column -t -s $'\t' "$SUMMARY"
     [ "$failed" -eq 0 ] || die "some stages failed"
     ;;
-  *) die "usage: $0 lint|unit|sanity|molecule [SCENARIO...]|all" ;;
+  *) die "usage: $0 lint|unit|sanity|molecule [SCENARIO...]|lab|all" ;;
 esac

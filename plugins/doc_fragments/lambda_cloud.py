@@ -22,6 +22,8 @@ options:
     description:
       - Base URL of the Lambda Cloud API v1.
       - If not set, the value of the E(LAMBDA_API_URL) environment variable is used, then the default.
+      - Must be C(https://); plain C(http://) is refused unless the host is loopback
+        (C(127.0.0.0/8), C(::1), C(localhost)), because the API key is sent with every request.
     type: str
     default: https://cloud.lambda.ai/api/v1
   api_timeout:
@@ -41,6 +43,7 @@ options:
 requirements:
   - python >= 3.9
   - requests
+  - urllib3 >= 2.0.0 (the version requests pulls in may be older; an older one is refused with this message)
 notes:
   - All Lambda Cloud modules belong to the action group C(sophia.platform.lambda_cloud), so
     C(module_defaults) with C(group/sophia.platform.lambda_cloud) sets these options once.

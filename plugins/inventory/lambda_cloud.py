@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - inventory_cache
 requirements:
   - requests
+  - urllib3 >= 2.0.0
 options:
   plugin:
     description: The name of this plugin; marks the file as its configuration.
@@ -42,7 +43,10 @@ options:
     env:
       - name: LAMBDA_API_KEY
   api_url:
-    description: Base URL of the Lambda Cloud API v1.
+    description:
+      - Base URL of the Lambda Cloud API v1.
+      - Must be C(https://); plain C(http://) is refused unless the host is loopback
+        (C(127.0.0.0/8), C(::1), C(localhost)), because the API key is sent with every request.
     type: str
     default: https://cloud.lambda.ai/api/v1
     env:
@@ -152,10 +156,14 @@ from ansible.utils.unsafe_proxy import wrap_var as make_unsafe
 from ansible_collections.sophia.platform.plugins.module_utils._lambda_cloud import (
     DEFAULT_API_URL,
     KNOWN_STATUSES,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
     LambdaCloudClient,
     LambdaCloudError,
+    check_api_url,
     instance_architecture,
     tags_to_dict,
+    urllib3_too_old,
 )
 
 display = Display()
@@ -278,6 +286,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "variable passed as extra vars from a vault-encrypted file)."
             )
         return str(key)
+
+    def _check_client(self):
+        """Refuse a missing or too old HTTP library and a plain-http api_url before any call."""
+        if not HAS_REQUESTS:
+            raise AnsibleError("sophia.platform.lambda_cloud: the Python library 'requests' is required: %s"
+                               % REQUESTS_IMPORT_ERROR)
+        too_old = urllib3_too_old()
+        if too_old:
+            raise AnsibleError("sophia.platform.lambda_cloud: %s" % too_old)
+        try:
+            check_api_url(self.get_option("api_url") or DEFAULT_API_URL)
+        except LambdaCloudError as exc:
+            raise AnsibleError("sophia.platform.lambda_cloud: %s %s" % (exc.message, exc.suggestion))
 
     def _filters(self):
         try:
@@ -428,6 +449,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         self.templar.available_variables = self._vars or {}
         filters = self._filters()
+        self._check_client()
         # The key is required even when the cache could answer: no credentials, no inventory.
         api_key = self._api_key()
         try:

@@ -12,7 +12,9 @@ One client, one error type:
 * ``LambdaCloudClient`` talks to ``https://cloud.lambda.ai/api/v1`` with
   ``requests`` and a urllib3 ``Retry``: HTTP 429 and 5xx are retried with
   exponential backoff, honouring ``Retry-After``, for a bounded number of
-  attempts and a bounded total time.  Non-idempotent ``POST`` requests are
+  attempts and a bounded total time.  One ``requests.Session`` with one
+  mounted adapter serves every request of a client, so a poll loop reuses its
+  connection instead of opening one per request.  Non-idempotent ``POST`` requests are
   retried on 429 only (the API refused them, so nothing happened); a 5xx or a
   read timeout after a ``POST`` is *not* retried, because the launch may have
   gone through.
@@ -27,20 +29,32 @@ import ipaddress
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
 try:
     import requests
+    import urllib3
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError as _exc:  # pragma: no cover - exercised by the sanity import test
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = _exc
+    URLLIB3_VERSION = None
     Retry = object  # type: ignore[assignment,misc]
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
+    URLLIB3_VERSION = urllib3.__version__
+
+#: The oldest urllib3 whose ``Retry`` takes every argument this client passes:
+#: ``backoff_max`` became an argument in 2.0.0 (1.26 has only the class attribute
+#: ``DEFAULT_BACKOFF_MAX``, and ``Retry(backoff_max=...)`` is a TypeError there);
+#: ``other`` and ``respect_retry_after_header`` exist since 1.26.  The cap on
+#: ``Retry-After`` is this client's own (``retry_after_cap``), not urllib3's
+#: ``retry_after_max``, which only 2.6.3 added.
+URLLIB3_MIN_VERSION = "2.0.0"
 
 
 DEFAULT_API_URL = "https://cloud.lambda.ai/api/v1"
@@ -113,6 +127,65 @@ class LambdaCloudError(Exception):
         return dict(status=self.status, code=self.code, message=self.message, suggestion=self.suggestion)
 
 
+def _version_tuple(text):
+    parts = []
+    for piece in str(text).split("."):
+        digits = re.match(r"\d+", piece)
+        if not digits:
+            break
+        parts.append(int(digits.group(0)))
+    return tuple(parts)
+
+
+def urllib3_too_old():
+    """The reason this urllib3 cannot be used (a sentence naming the minimum), or None."""
+    if URLLIB3_VERSION is None:
+        return None
+    if _version_tuple(URLLIB3_VERSION) < _version_tuple(URLLIB3_MIN_VERSION):
+        return ("urllib3 %s is installed; the Lambda Cloud client needs urllib3 >= %s "
+                "(Retry(backoff_max=...)). Upgrade it, for example: pip install 'urllib3>=%s'."
+                % (URLLIB3_VERSION, URLLIB3_MIN_VERSION, URLLIB3_MIN_VERSION))
+    return None
+
+
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def check_api_url(url):
+    """Return ``url`` without a trailing slash, or raise ``LambdaCloudError``.
+
+    The API key travels in a header, so only HTTPS is accepted, except to a loopback
+    address (127.0.0.0/8, ::1, localhost), where tests and local proxies listen.
+    """
+    text = str(url or "").strip()
+    parsed = urlsplit(text)
+    scheme = parsed.scheme.lower()
+    host = (parsed.hostname or "").lower()
+    if scheme not in ("https", "http") or not host:
+        raise LambdaCloudError(
+            "api_url %r is not an https:// URL." % text,
+            code="client/invalid-api-url",
+            suggestion="Use %s, or an https:// URL of a proxy." % DEFAULT_API_URL,
+        )
+    if scheme == "http" and not _is_loopback(host):
+        raise LambdaCloudError(
+            "api_url %r uses plain http to a host that is not loopback; the API key would cross "
+            "the network unencrypted." % text,
+            code="client/insecure-api-url",
+            suggestion="Use https://, or http:// only to 127.0.0.0/8, ::1 or localhost.",
+        )
+    return text.rstrip("/")
+
+
+def _is_loopback(host):
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _RetryBudgetExceeded(Exception):
     """Raised from ``Retry.sleep`` when waiting longer would pass the total time budget."""
 
@@ -125,22 +198,29 @@ class _RetryBudgetExceeded(Exception):
 if HAS_REQUESTS:
 
     class LambdaRetry(Retry):
-        """urllib3 ``Retry`` with a total time budget, an injectable sleep and POST-on-429 only."""
+        """urllib3 ``Retry`` with a total time budget, an injectable sleep and POST-on-429 only.
+
+        One instance serves every request of a client (urllib3 copies it on each
+        retry), so the budget's end is asked of ``deadline`` (a callable giving the
+        current request's deadline) rather than fixed when the adapter is made.
+        """
 
         # Methods whose repetition is harmless.  PATCH is here because this
         # collection only PATCHes whole rule lists (same request, same result).
         IDEMPOTENT = frozenset(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"])
 
-        def __init__(self, *args, deadline=None, sleep_func=None, clock=None, **kwargs):
+        def __init__(self, *args, deadline=None, sleep_func=None, clock=None, retry_after_cap=None, **kwargs):
             super().__init__(*args, **kwargs)
             self.deadline = deadline
             self.sleep_func = sleep_func or time.sleep
             self.clock = clock or time.monotonic
+            self.retry_after_cap = retry_after_cap
 
         def new(self, **kw):
             kw.setdefault("deadline", self.deadline)
             kw.setdefault("sleep_func", self.sleep_func)
             kw.setdefault("clock", self.clock)
+            kw.setdefault("retry_after_cap", self.retry_after_cap)
             return super().new(**kw)
 
         def _is_method_retryable(self, method):
@@ -158,8 +238,9 @@ if HAS_REQUESTS:
                 delay = self.get_retry_after(response)
             if delay is None:
                 delay = self.get_backoff_time()
-            delay = min(max(delay, 0.0), self.retry_after_max or delay)
-            if self.deadline is not None and self.clock() + delay > self.deadline:
+            delay = min(max(delay, 0.0), self.retry_after_cap or delay)
+            deadline = self.deadline() if callable(self.deadline) else self.deadline
+            if deadline is not None and self.clock() + delay > deadline:
                 raise _RetryBudgetExceeded(delay, getattr(response, "status", None))
             if delay > 0:
                 self.sleep_func(delay)
@@ -220,6 +301,9 @@ class LambdaCloudClient:
                 "The Python library 'requests' is required to talk to the Lambda Cloud API: %s" % REQUESTS_IMPORT_ERROR,
                 code="client/missing-library",
             )
+        too_old = urllib3_too_old()
+        if too_old:
+            raise LambdaCloudError(too_old, code="client/missing-library")
         if not api_key or not str(api_key).strip():
             raise LambdaCloudError(
                 "No Lambda Cloud API key: set the environment variable %s or the api_key option "
@@ -228,15 +312,20 @@ class LambdaCloudClient:
                 suggestion="Create a key at https://cloud.lambda.ai/api-keys.",
             )
         self._api_key = str(api_key).strip()
-        self.api_url = str(api_url or DEFAULT_API_URL).rstrip("/")
+        self.api_url = check_api_url(api_url or DEFAULT_API_URL)
         self.timeout = (float(connect_timeout), float(read_timeout))
         self.max_retry_time = float(max_retry_time)
         self.launch_interval = float(launch_interval)
         self._sleep = sleep or _default_sleep
         self._clock = clock or _default_clock
         self._last_launch = None
+        self._deadline = None
         self.request_count = 0
-        self._retry_args = dict(
+        retry = LambdaRetry(
+            deadline=lambda: self._deadline,
+            sleep_func=self._sleep,
+            clock=self._clock,
+            retry_after_cap=float(retry_after_max),
             total=int(retries),
             connect=int(retries),
             read=int(retries),
@@ -246,12 +335,16 @@ class LambdaCloudClient:
             status_forcelist=(429, 500, 502, 503, 504),
             backoff_factor=float(backoff_factor),
             backoff_max=float(backoff_max),
-            retry_after_max=float(retry_after_max),
             respect_retry_after_header=True,
             raise_on_status=False,
             raise_on_redirect=False,
         )
         self._session = requests.Session()
+        # One adapter (one connection pool per host) for the client's whole life:
+        # an adapter mounted per request would open a new connection every time.
+        self._adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", self._adapter)
+        self._session.mount("https://", self._adapter)
         self._session.headers.update(
             {
                 "Authorization": "Bearer %s" % self._api_key,
@@ -271,22 +364,15 @@ class LambdaCloudClient:
             text = text.replace(self._api_key, "********")
         return text
 
-    def _mount(self):
-        retry = LambdaRetry(
-            deadline=self._clock() + self.max_retry_time,
-            sleep_func=self._sleep,
-            clock=self._clock,
-            **self._retry_args
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+    def close(self):
+        """Close the pooled connections (the client stays usable; it reconnects)."""
+        self._session.close()
 
     def request(self, method, path, body=None, params=None):
         """Send one request (with retries) and return the ``data`` payload."""
         method = method.upper()
         url = self.api_url + path
-        self._mount()
+        self._deadline = self._clock() + self.max_retry_time
         self.request_count += 1
         kwargs = dict(timeout=self.timeout, params=params, allow_redirects=False)
         if body is not None:
@@ -560,6 +646,14 @@ def client_from_module(module, **overrides):
 
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+    if urllib3_too_old():
+        module.fail_json(
+            msg=missing_required_lib(
+                "urllib3 >= %s" % URLLIB3_MIN_VERSION,
+                reason="by the Lambda Cloud client (urllib3 %s is installed)" % URLLIB3_VERSION,
+            ),
+            code="client/missing-library",
+        )
     params = module.params
     kwargs = dict(
         api_key=params.get("api_key"),

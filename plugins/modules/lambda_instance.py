@@ -240,11 +240,27 @@ instance:
   returned: always
   type: dict
 launched:
-  description: Names of the instances launched (or that would be, in check mode).
+  description:
+    - Names of the instances launched (or that would be, in check mode).
+    - When a launch fails part-way, the failed result lists the ones launched before it.
   returned: always
   type: list
   elements: str
   sample: [sophia-worker-03]
+instance_ids:
+  description:
+    - Ids of the instances this task launched, in launch order (empty in check mode).
+    - Also in the failed result of a launch, wait or terminate that fails after launching,
+      so instances already running (and billed) are never forgotten.
+  returned: always
+  type: list
+  elements: str
+  sample: [0920582c7ff041399e34823a0be62549]
+not_launched:
+  description: Names that were still to be launched when a launch failed part-way.
+  returned: when a launch failed after another one of the same task succeeded
+  type: list
+  elements: str
 terminated:
   description: Names of the instances terminated (or that would be, in check mode).
   returned: always
@@ -286,7 +302,8 @@ class InstanceManager:
         self.p = module.params
         self.tags = {str(k): "" if v is None else str(v) for k, v in (self.p["tags"] or {}).items()}
         self.group = self.p["count"] is not None or self.p["exact_count"] is not None
-        self.result = dict(changed=False, launched=[], terminated=[], restarted=[], instances=[], instance=None)
+        self.result = dict(changed=False, launched=[], instance_ids=[], terminated=[], restarted=[], instances=[],
+                           instance=None)
 
     # -- validation (no API call) -------------------------------------------------------
 
@@ -455,6 +472,28 @@ class InstanceManager:
             if p["instance_type"] and have_type and have_type != p["instance_type"]:
                 self.module.warn("%s is a %s, not %s; Lambda cannot resize an instance." % (inst.get("name"), have_type, p["instance_type"]))
 
+    def launch(self, names, ruleset_ids):
+        """Launch ``names`` one by one; a failure part-way reports what is already running."""
+        ids = self.result["instance_ids"]
+        for number, name in enumerate(names):
+            try:
+                new = self.client.launch_instance(self.launch_request(name, ruleset_ids))
+            except LambdaCloudError as exc:
+                if not self.result["launched"]:
+                    raise
+                # Instances already launched cost money and carry the group's names: say
+                # which, so nobody launches them twice or forgets to terminate them.
+                self.result["not_launched"] = list(names[number:])
+                self.module.fail_json(
+                    msg="Launched %s (ids %s), then launching %s failed: %s Run the task again to launch "
+                        "the rest; it finds the launched ones by name and tags and does not launch them twice."
+                        % (", ".join(self.result["launched"]), ", ".join(ids), name, exc),
+                    status=exc.status, code=exc.code, api_message=exc.message, suggestion=exc.suggestion,
+                    **self.result)
+            self.result["launched"].append(name)
+            ids.extend(new)
+        return list(ids)
+
     # -- waiting ------------------------------------------------------------------------
 
     def wait_active(self, ids, deadline):
@@ -521,15 +560,14 @@ class InstanceManager:
             launch, terminate = self.plan_present(current)
             self.warn_drift(current)
             ruleset_ids = self.check_launch_inputs() if launch else []
-            self.result["launched"] = launch
             self.result["terminated"] = [i.get("name") for i in terminate]
             if launch or terminate:
                 self.result["changed"] = True
-            if not self.module.check_mode:
+            if self.module.check_mode:
+                self.result["launched"] = launch
+            else:
                 self.client.launch_interval = p["launch_interval"]
-                new_ids = []
-                for name in launch:
-                    new_ids.extend(self.client.launch_instance(self.launch_request(name, ruleset_ids)))
+                new_ids = self.launch(launch, ruleset_ids)
                 if terminate:
                     self.client.terminate_instances([i["id"] for i in terminate])
                 if p["wait"]:
@@ -623,10 +661,15 @@ def main():
         mutually_exclusive=[("count", "exact_count"), ("image_family", "image_id")],
     )
     client = client_from_module(module)
+    manager = InstanceManager(module, client)
     try:
-        result = InstanceManager(module, client).run()
+        result = manager.run()
     except LambdaCloudError as exc:
-        fail_from_error(module, exc)
+        # After a launch (waiting, terminating), the failure still names what was launched.
+        done = {}
+        if not module.check_mode:
+            done = dict(launched=manager.result["launched"], instance_ids=manager.result["instance_ids"])
+        fail_from_error(module, exc, **done)
     module.exit_json(**result)
 
 

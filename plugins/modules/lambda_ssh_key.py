@@ -15,8 +15,10 @@ description:
   - Adds an SSH public key to the account by name, or removes it.
   - Without O(public_key), Lambda generates a key pair. The API shows its private key
     once only. It is written to O(private_key_path) with mode C(0600) when that is set
-    (and then not returned), otherwise returned as RV(private_key). Either way, run the task
-    with C(no_log) set to true.
+    (and then not returned), otherwise returned as RV(private_key).
+  - A result that carries RV(private_key) is marked C(no_log) by the module's action plugin,
+    so no callback, C(-v) output or log shows it (the task reads as if C(no_log) were set),
+    while C(register) still receives the key. Printing the registered variable prints the key.
   - Keys are installed on instances at launch only; removing or replacing a key does not
     change running instances.
 extends_documentation_fragment:
@@ -63,11 +65,15 @@ EXAMPLES = r"""
     name: sophia-prod
     public_key: "{{ lookup('ansible.builtin.file', '~/.ssh/sophia_prod.pub') }}"
 
-- name: Let Lambda generate a key pair and keep the private key
+- name: Let Lambda generate a key pair and keep the private key in a 0600 file
   sophia.platform.lambda_ssh_key:
     name: sophia-ci
     private_key_path: ~/.ssh/sophia_ci
-  no_log: true
+
+- name: Let Lambda generate a key pair and hand the private key to the next task
+  sophia.platform.lambda_ssh_key:
+    name: sophia-ci-2
+  register: generated   # generated.private_key; the task output itself is censored
 
 - name: Remove a key
   sophia.platform.lambda_ssh_key:
@@ -98,6 +104,7 @@ private_key:
   description:
     - The private key Lambda generated. Shown by the API this one time only.
     - Returned only when a key was generated and O(private_key_path) was not set.
+    - The whole task result is then censored in output and logs; use C(register) to keep it.
   returned: when generated without private_key_path
   type: str
 private_key_path:

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""What the GPU layer writes for Kubernetes and K3s, rendered by the real roles and validated offline.
+"""What the GPU roles write for Kubernetes and K3s (gpu_operator now runs in the platform layer), rendered and validated offline.
 
 One ansible-playbook run (connection=local) renders:
 - the gpu_operator role's manifests into a temporary "K3s manifests directory";
@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-CRD = os.path.join(REPO, "tests", "data", "crds", "helm.cattle.io_helmcharts.yaml")
+# The HelmChart CRD of helm-controller v0.16.17, the one K3s v1.34.3 embeds (tests/data/crds/README.md).
+CRD = os.path.join(REPO, "tests", "data", "crds", "helm-controller", "v0.16.17", "helm.cattle.io_helmcharts.yaml")
 PLAYBOOK = os.path.join(sys.prefix, "bin", "ansible-playbook")
 # K3s v1.33 and v1.34 (containerd 2.x, config version 3) are the lines this collection targets.
 KUBERNETES_VERSIONS = ["1.33", "1.34"]
@@ -46,6 +47,11 @@ REFUSALS = {
     "driver_on_host_with_driver_facts": ({"gpu_operator_driver_enabled": True, "gpu_operator_host_driver": False},
                                          "these GPU hosts already have an NVIDIA driver installed: localhost"),
     "bad_interval": ({"gpu_operator_service_monitor_interval": "soon"}, "a duration such as 15s"),
+    "time_slicing_one_replica": ({"gpu_operator_time_slicing_profiles": {"gh200-x1": 1}}, "to replicas from 2 to 16"),
+    "time_slicing_profile_named_none": ({"gpu_operator_time_slicing_profiles": {"none": 4}}, "not 'none'"),
+    "time_slicing_unknown_default": ({"gpu_operator_time_slicing_profiles": {"gh200-x4": 4},
+                                      "gpu_operator_time_slicing_default": "gh200-x8"},
+                                     "gpu_operator_time_slicing_default ('gh200-x8') must be 'none' or one of them"),
 }
 
 
@@ -75,7 +81,7 @@ def _case_play(name, variables, results):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("gpu-manifests"))
-    dirs = {name: os.path.join(tmp, name) for name in ("manifests", "containerd", "config.d", "results")}
+    dirs = {name: os.path.join(tmp, name) for name in ("manifests", "sliced", "containerd", "config.d", "results")}
     os.mkdir(dirs["results"])
     plays = [
         {
@@ -86,6 +92,15 @@ def rendered(tmp_path_factory):
                        "vars": {"gpu_operator_manifests_dir": dirs["manifests"], "gpu_operator_wait_for_k3s": False,
                                 "gpu_operator_runtimeclass_manage": True,
                                 "gpu_operator_service_monitor_labels": {"release": "kube-prometheus-stack"}}}],
+        },
+        {
+            "name": "Render the GPU operator with time-slicing profiles",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [{"name": "Run gpu_operator", "ansible.builtin.include_role": {"name": "sophia.platform.gpu_operator"},
+                       "vars": {"gpu_operator_manifests_dir": dirs["sliced"], "gpu_operator_wait_for_k3s": False,
+                                "gpu_operator_time_slicing_enabled": True,
+                                "gpu_operator_time_slicing_profiles": {"gh200-x4": 4, "gh200-x2": 2}}}],
         },
         {
             "name": "Render the nvidia role's K3s files",
@@ -181,7 +196,7 @@ def test_helmchart_validates_against_crd(rendered, helmchart_schema):
     jsonschema.validate(chart, helmchart_schema)
     assert chart["apiVersion"] == "helm.cattle.io/v1"
     assert chart["metadata"]["namespace"] == "kube-system"
-    assert chart["spec"]["version"] == "v25.10.1"
+    assert chart["spec"]["version"] == "v26.7.0"
     assert chart["spec"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
     assert chart["spec"]["targetNamespace"] == "gpu-operator"
 
@@ -204,13 +219,44 @@ def test_chart_values(rendered):
     env = {item["name"]: item["value"] for item in values["toolkit"]["env"]}
     assert env["CONTAINERD_SOCKET"] == "/run/k3s/containerd/containerd.sock"
     assert env["CONTAINERD_CONFIG"] == "/var/lib/rancher/k3s/agent/etc/containerd/config.toml"
-    assert values["operator"]["defaultRuntime"] == "containerd"
+    # Chart v26.7.0 has no operator.defaultRuntime (the operator detects containerd); the class name stays.
+    assert values["operator"] == {"runtimeClass": "nvidia"}
     assert values["nfd"]["enabled"] is True
     assert values["devicePlugin"]["enabled"] is True
     assert values["dcgmExporter"]["enabled"] is True
     assert values["dcgmExporter"]["serviceMonitor"] == {
-        "enabled": True, "interval": "15s", "additionalLabels": {"release": "kube-prometheus-stack"}}
+        "enabled": True, "interval": "15s", "honorLabels": False,
+        "additionalLabels": {"release": "kube-prometheus-stack"}}
+
+
+def test_dcgm_exporter_collects_the_counters_the_alerts_read(rendered):
+    """The exporter's metrics ConfigMap is the collection's counters list, byte for byte: the GPU alert rules
+    are checked against that file (test_monitoring_rules.py), so the exporter must be given exactly it."""
+    values = yaml.safe_load(_operator_docs(rendered)["HelmChart"]["spec"]["valuesContent"])
+    config = values["dcgmExporter"]["config"]
+    with open(os.path.join(REPO, "roles", "gpu_operator", "files", "dcgm-counters.csv"), encoding="utf-8") as handle:
+        expected = handle.read()
+    assert config["create"] is True and config["name"]
+    assert config["data"].strip() == expected.strip()
+    assert "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" in config["data"]
     assert values["daemonsets"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert values["devicePlugin"]["config"] == {}  # no sharing unless asked for
+
+
+def test_time_slicing_profiles(rendered):
+    """Each inventory profile becomes one device-plugin config (replicas per GPU); `none` stays the default."""
+    docs = {doc["kind"]: doc for doc in _docs(rendered["sliced/sophia-gpu-operator.yaml"])}
+    config = yaml.safe_load(docs["HelmChart"]["spec"]["valuesContent"])["devicePlugin"]["config"]
+    assert config["create"] is True and config["name"] == "sophia-device-plugin-config"
+    assert config["default"] == "none"
+    assert sorted(config["data"]) == ["gh200-x2", "gh200-x4", "none"]
+    assert yaml.safe_load(config["data"]["none"]) == {"version": "v1", "flags": {"migStrategy": "none"}}
+    for name, replicas in (("gh200-x4", 4), ("gh200-x2", 2)):
+        profile = yaml.safe_load(config["data"][name])
+        assert profile["version"] == "v1"
+        assert profile["sharing"]["timeSlicing"] == {
+            "renameByDefault": False, "failRequestsGreaterThanOne": True,
+            "resources": [{"name": "nvidia.com/gpu", "replicas": replicas}]}
 
 
 def test_namespace_allows_privileged_operator_pods(rendered):

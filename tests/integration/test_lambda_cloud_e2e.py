@@ -53,8 +53,9 @@ def cli(fake, tmp_path):
         PATH="%s:%s" % (BIN, env.get("PATH", "")),
     )
 
-    def run(*args, without_key=False):
+    def run(*args, without_key=False, env_extra=None):
         e = dict(env)
+        e.update(env_extra or {})
         if without_key:
             del e["LAMBDA_API_KEY"]
         proc = subprocess.run([str(BIN / args[0])] + list(args[1:]), cwd=REPO, env=e,
@@ -146,3 +147,45 @@ def test_check_mode_changes_nothing(fake, cli):
     proc = cli("ansible-playbook", "playbooks/provision.yml", "-i", "inventories/prod", "--check", *FAST)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert mutations(fake) == []
+
+
+GENERATE_KEY = """
+- name: Generate a key pair
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Let Lambda generate the key
+      sophia.platform.lambda_ssh_key:
+        name: sophia-generated
+      register: generated
+"""
+PRINT_KEY = """
+    - name: Print the key on purpose
+      ansible.builtin.debug:
+        var: generated.private_key
+"""
+
+
+@pytest.mark.parametrize("verbosity", ["-v", "-vvv"])
+def test_a_generated_private_key_stays_out_of_output_and_log(fake, cli, tmp_path, verbosity):
+    playbook = tmp_path / "generate.yml"
+    playbook.write_text(GENERATE_KEY)
+    log = tmp_path / "ansible.log"
+    proc = cli("ansible-playbook", str(playbook), *LOCAL_ONLY, verbosity,
+               env_extra={"ANSIBLE_LOG_PATH": str(log)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sophia-generated" in [k["name"] for k in fake.ssh_keys.values()]
+    assert "changed: [localhost]" in proc.stdout
+    for text in (proc.stdout, proc.stderr, log.read_text()):
+        assert "FAKEPRIVATEKEY" not in text and "PRIVATE KEY" not in text
+    assert "hidden due to" in proc.stdout  # the censored result, not a missing one
+
+
+def test_a_generated_private_key_reaches_register_for_whoever_prints_it(fake, cli, tmp_path):
+    playbook = tmp_path / "generate-and-print.yml"
+    playbook.write_text(GENERATE_KEY + PRINT_KEY)
+    proc = cli("ansible-playbook", str(playbook), *LOCAL_ONLY)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("FAKEPRIVATEKEY") == 1  # in the debug task only
+    assert proc.stdout.index("FAKEPRIVATEKEY") > proc.stdout.index("Print the key on purpose")

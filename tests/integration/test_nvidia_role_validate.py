@@ -40,6 +40,8 @@ CASES = {
                   "nvidia_k3s_node_taints key[=value]:Effect"),
     "bad_kernel_param": ("gh200", {"nvidia_grace_kernel_params": ["init_on_alloc=0 quiet"]},
                          "is not a kernel parameter"),
+    # This machine's own facts (Debian 12.x on the test bed): the install path accepts the release.
+    "install_on_this_machine": ("absent", {"nvidia_driver_install_enabled": True}, None),
 }
 
 
@@ -79,11 +81,11 @@ def outcomes(tmp_path_factory):
                 "name": "Run the role's validation",
                 "block": [
                     {"name": "Validate", "ansible.builtin.include_role": {
-                        "name": "sophia.platform.nvidia", "tasks_from": "validate.yml"}, "vars": variables},
+                        "name": "sophia.platform.nvidia", "tasks_from": "validate.yml", "public": True}, "vars": variables},
                     {"name": "Record success", "ansible.builtin.copy": {
                         "dest": os.path.join(results, name + ".json"),
                         "content": "{{ {'failed': false, 'preflight': nvidia_host_preflight | default({}),"
-                                   " 'seen': _nvidia_gpu_seen} | to_json }}"},
+                                   " 'seen': _nvidia_gpu_seen, 'cuda_repo_url': nvidia_cuda_repo_url} | to_json }}"},
                      "check_mode": False},
                 ],
                 "rescue": [
@@ -137,3 +139,19 @@ def test_preflight_facts_on_gh200_stand_in(outcomes):
 
 def test_no_gpu_is_not_seen(outcomes):
     assert outcomes["no_gpu_skipped"]["seen"] is False
+
+
+def _os_release():
+    with open("/etc/os-release") as handle:
+        return dict(line.rstrip("\n").split("=", 1) for line in handle if "=" in line)
+
+
+def test_install_path_accepts_a_debian_12_point_release(outcomes):
+    release = _os_release()
+    if release.get("ID") != "debian" or release.get("VERSION_ID", "").strip('"') != "12":
+        pytest.skip("this machine is not Debian 12")
+    with open("/etc/debian_version") as handle:
+        assert handle.read().strip().startswith("12.")  # a point release, the case the old check refused
+    result = outcomes["install_on_this_machine"]
+    assert result["failed"] is False, result
+    assert "/repos/debian12/" in result["cuda_repo_url"]

@@ -66,9 +66,18 @@ def test_environments_set_the_same_variables_as_the_lab(env):
     assert lab - {"common_chrony_serve_cidrs", "common_chrony_local_stratum", "common_chrony_pools"} == other
 
 
-def test_production_command_without_credentials_fails_clearly():
+@pytest.mark.parametrize("command", [("ansible-playbook", "site.yml"), ("ansible-inventory", "--list")])
+def test_production_command_without_credentials_fails_clearly(command):
     env = {k: v for k, v in ENV.items() if k != "LAMBDA_API_KEY"}
-    result = run("ansible-playbook", "site.yml", "-i", "inventories/prod", env=env)
+    result = run(command[0], "-i", "inventories/prod", *command[1:], env=env)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "LAMBDA_API_KEY" in output
+    # The last lines a person reads give the cause: after the lambda_cloud plugin's message
+    # only the final verdict on that source, no other plugin's complaint.
+    errors = result.stderr
+    tail = errors[errors.rindex("LAMBDA_API_KEY"):]
+    assert "Failed to parse inventory with" not in tail, tail
+    assert "Incorrect plugin name" not in tail, tail
+    last = [line for line in errors.splitlines() if line.strip()][-3:]
+    assert any("LAMBDA_API_KEY" in line for line in last), last

@@ -9,7 +9,7 @@ answered with HTTP 500).  Test fixtures assert both lists are empty, so the fake
 from the document.
 
 Faults are injected with :meth:`FakeLambda.fail_next` (any status, body, ``Retry-After``,
-delay for timeouts, raw non-JSON bytes) and off-spec data with :meth:`FakeLambda.add_raw_instance`
+delay for timeouts, raw non-JSON bytes, after letting some matching requests through) and off-spec data with :meth:`FakeLambda.add_raw_instance`
 (sent as is, outside validation: that is the point of it).
 
 Only 127.0.0.1 is ever bound.
@@ -194,6 +194,7 @@ class FakeLambda:
         self.rulesets = {}
         self.global_rules = []
         self.requests = []  # (method, path, body)
+        self.connections = []  # client (address, port) of every TCP connection accepted
         self.request_errors = []
         self.schema_errors = []
         self._faults = []
@@ -238,15 +239,18 @@ class FakeLambda:
     # -- test helpers ----------------------------------------------------------------
 
     def fail_next(self, method, path, status, code=None, message="injected failure", suggestion=None,
-                  headers=None, times=1, delay=0.0, raw=None, body=None):
-        """Answer the next ``times`` matching requests with an error (or ``raw`` bytes, or a delay)."""
+                  headers=None, times=1, delay=0.0, raw=None, body=None, after=0):
+        """Answer the next ``times`` matching requests with an error (or ``raw`` bytes, or a delay).
+
+        ``after`` matching requests are served normally first (``after=1``: the second one fails).
+        """
         if body is None and raw is None:
             body = {"error": {"code": code or "global/internal-error", "message": message}}
             if suggestion:
                 body["error"]["suggestion"] = suggestion
         with self.lock:
             self._faults.append(dict(method=method.upper(), path=path, status=status, headers=headers or {},
-                                     times=times, delay=delay, raw=raw, body=body))
+                                     times=times, delay=delay, raw=raw, body=body, after=after))
 
     def calls(self, method=None, path=None):
         return [r for r in self.requests if (method is None or r[0] == method) and (path is None or r[1] == path)]
@@ -344,6 +348,9 @@ class FakeLambda:
         with self.lock:
             for fault in self._faults:
                 if fault["method"] == method and re.fullmatch(fault["path"], path):
+                    if fault["after"] > 0:
+                        fault["after"] -= 1
+                        continue
                     fault["times"] -= 1
                     if fault["times"] <= 0:
                         self._faults.remove(fault)
@@ -624,6 +631,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # keep test output quiet
         pass
+
+    def setup(self):
+        # Called once per accepted TCP connection (a kept-alive one serves many requests).
+        super().setup()
+        with self.fake.lock:
+            self.fake.connections.append(self.client_address)
 
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)

@@ -56,6 +56,17 @@ def test_auditd_runs_with_the_rules():
         assert "-k %s" % key in rules or "key=%s" % key in rules, (key, rules)
 
 
+def test_every_audit_rule_line_is_loaded_in_the_kernel():
+    """The kernel holds as many rules as audit.rules (augenrules' output) has rule lines.
+
+    auditctl stops at the first rule the kernel rejects, so an invalid line leaves fewer rules loaded
+    (`augenrules --check` would not notice: it only compares rules.d with audit.rules)."""
+    compiled = vm("cat /etc/audit/audit.rules").stdout.splitlines()
+    wanted = [line for line in compiled if line.startswith(("-w ", "-a "))]
+    loaded = [line for line in vm("auditctl -l").stdout.splitlines() if line.startswith(("-w ", "-a "))]
+    assert wanted and len(loaded) == len(wanted), (wanted, loaded)
+
+
 @pytest.mark.xfail(strict=False, reason=(
     "open finding: in the TCG guest no file-watch event is recorded (even for a watch added by hand), "
     "while rules load and execve rules log; see docs/hosts-layer.md"))

@@ -45,15 +45,15 @@ def address(host):
     return out.split()[3].split("/")[0]
 
 
-def ssh(host, key, *command):
-    """Run a command on a host over SSH as the admin user `ops`."""
+def ssh(host, key, *command, user="ops"):
+    """Run a command on a host over SSH as an admin user (`ops` unless told)."""
     return subprocess.run(
         [
             "ssh", "-i", str(EPHEMERAL / key),
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
             "-o", "StrictHostKeyChecking=accept-new",
             "-o", "UserKnownHostsFile=%s" % (EPHEMERAL / "known_hosts"),
-            "ops@%s" % address(host), *command,
+            "%s@%s" % (user, address(host)), *command,
         ],
         capture_output=True, text=True, timeout=60, check=False,
     )

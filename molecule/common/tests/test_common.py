@@ -1,5 +1,6 @@
 """Behaviour of the common role on converged hosts."""
 
+import functools
 import time
 import uuid
 
@@ -91,10 +92,35 @@ def test_journal_survives_on_disk(host):
     assert marker in on_disk.stdout
 
 
-def test_journald_size_limit_is_in_force(host):
-    config = host.check_output("systemd-analyze cat-config systemd/journald.conf")
-    assert "SystemMaxUse=2G" in config
-    assert "Storage=persistent" in config
+def test_journald_runs_with_the_size_limit_on_disk(host):
+    """journald reports the limit it applies each time it opens the system journal."""
+    reports = host.check_output("journalctl -t systemd-journald -o cat --no-pager | grep '^System Journal (/var/log/journal/'")
+    assert " max 2.0G," in reports.splitlines()[-1], reports
+
+
+@functools.lru_cache(maxsize=None)
+def _dry_run(name):
+    # One run per host (minutes on a loaded machine), read by both tests below.
+    return testinfra.get_host("podman://%s" % name).check_output("unattended-upgrade --dry-run --debug 2>&1 || true")
+
+
+def dry_run(host):
+    return _dry_run(name_of(host))
+
+
+def test_unattended_upgrades_use_only_the_roles_origins(host):
+    """The stock lists (Debian's Origins-Pattern, Ubuntu's Allowed-Origins, added in prepare) are cleared."""
+    dump = host.check_output("apt-config dump Unattended-Upgrade").splitlines()
+    assert [line for line in dump if line.startswith("Unattended-Upgrade::Allowed-Origins::")] == []
+    patterns = [line.split(" ", 1)[1] for line in dump if line.startswith("Unattended-Upgrade::Origins-Pattern:: ")]
+    assert patterns == [
+        '"origin=Debian,codename=${distro_codename},label=Debian-Security";',
+        '"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";',
+    ]
+    # What unattended-upgrade itself goes by: the two patterns, nothing else.
+    line = [l for l in dry_run(host).splitlines() if l.startswith("Allowed origins are:")][0]
+    assert line.split(": ", 1)[1].split(", ") == ["origin=Debian,codename=bookworm,label=Debian-Security",
+                                                  "origin=Debian,codename=bookworm-security,label=Debian-Security"]
 
 
 def test_unattended_upgrades_hold_kernel_and_gpu_packages(host):
@@ -106,5 +132,28 @@ def test_unattended_upgrades_hold_kernel_and_gpu_packages(host):
     # Only the security archive: the distribution's own list was cleared.
     assert origins and all("security" in line.lower() for line in origins)
     # unattended-upgrade itself reads the same list.
-    run = host.run("unattended-upgrade --dry-run --debug 2>&1 | grep -m1 'Initial blacklist'")
-    assert "nvidia-" in run.stdout
+    line = [l for l in dry_run(host).splitlines() if "Initial blacklist" in l][0]
+    assert "nvidia-" in line
+
+
+def test_admin_accounts_have_no_password_aging(host):
+    # ops was created under PASS_MAX_DAYS 365 (prepare), veteran existed with it.
+    for user in ("ops", "veteran"):
+        maximum = host.check_output("chage -l %s | grep '^Maximum number of days'" % user)
+        assert maximum.split(":")[1].strip() == "-1", maximum
+        assert "never" in host.check_output("chage -l %s | grep '^Password expires'" % user)
+
+
+def test_an_aged_unmanaged_account_is_refused_a_key_login():
+    """The control: same key, password last changed in 2000 under a 365-day maximum; PAM refuses it."""
+    result = ssh(CLUSTER[0], "id_ops", "true", user="agedcontrol")
+    assert result.returncode != 0
+    assert "Password change required" in result.stderr or "password has expired" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("user", ["ops", "veteran"])
+def test_admin_key_login_works_years_after_the_last_password_change(user):
+    target = CLUSTER[0]
+    testinfra.get_host("podman://%s" % target).check_output("chage -d 2000-01-01 %s" % user)
+    result = ssh(target, "id_ops", "true", user=user)
+    assert result.returncode == 0, result.stderr

@@ -1,5 +1,8 @@
 """Test listener: accepts TCP connections and echoes UDP datagrams on the given
-ports, so the verify step can tell an open port from a dropped one. Test harness only."""
+ports, so the verify step can tell an open port from a dropped one. Test harness only.
+TCP connections are greeted with LISTENER_BANNER (default "open"), so a probe can
+tell which listener answered."""
+import os
 import selectors
 import socket
 import sys
@@ -21,7 +24,7 @@ while True:
         if key.data == "tcp":
             conn, dummy = sock.accept()
             try:
-                conn.sendall(b"open\n")
+                conn.sendall(os.environ.get("LISTENER_BANNER", "open").encode() + b"\n")
             finally:
                 conn.close()
         else:

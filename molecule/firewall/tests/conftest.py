@@ -41,9 +41,10 @@ def podman(host, *command, check=True):
     return subprocess.run(["podman", "exec", host, *command], check=check, capture_output=True, text=True, timeout=120)
 
 
-def probe(source, proto, target, port, timeout=1.5):
-    """open / refused / dropped, seen from `source` (a container, or 'controller')."""
-    command = [str(timeout)]
+def probe(source, proto, target, port, timeout=1.5, source_address=None):
+    """open / refused / dropped (or the banner, for proto "banner"), seen from `source` (a container,
+    or 'controller'), sent from `source_address` when given."""
+    command = [str(timeout)] + ([source_address] if source_address else [])
     if source == "controller":
         out = subprocess.run(
             [sys.executable, str(SCENARIO / "files" / "probe.py"), proto, ADDRESS[target], str(port), *command],
@@ -59,11 +60,29 @@ def live_table(host):
     return result.stdout if result.returncode == 0 else ""
 
 
-def digest(host):
-    for line in live_table(host).splitlines():
-        if "sha1:" in line:
-            return line.split("sha1:")[1].strip().strip('"')
-    return ""
+def listing(host):
+    """The loaded table as nft lists it without counters ("" when there is none)."""
+    result = podman(host, "nft", "--stateless", "list", "table", "inet", TABLE, check=False)
+    return result.stdout if result.returncode == 0 else ""
+
+
+def boot_listing(host):
+    """The table the boot ruleset loads to, listed the same way (loaded in a namespace of its own)."""
+    return podman(host, "/usr/local/sbin/sophia-firewall-apply", "listing", "/etc/sophia/firewall/ruleset.nft").stdout
+
+
+def boot_file(host):
+    return podman(host, "cat", "/etc/sophia/firewall/ruleset.nft").stdout
+
+
+def journal(host):
+    """(unix time, message) of the helper's log lines on `host`, oldest first."""
+    out = podman(host, "journalctl", "-t", "sophia-firewall", "-o", "short-unix", "--no-pager", "-q").stdout
+    lines = []
+    for line in out.splitlines():
+        stamp, _sep, rest = line.partition(" ")
+        lines.append((float(stamp), rest.split(": ", 1)[-1]))
+    return lines
 
 
 def ansible_env():
@@ -72,12 +91,21 @@ def ansible_env():
 
 def extra_rules(*more):
     """firewall_extra_rules as the scenario's inventory sets them, plus `more`."""
-    rule = {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": ["%s/32" % ADDRESS["fw-outsider"]]}
-    return [rule, *more]
+    outsider = ["%s/32" % ADDRESS["fw-outsider"]]
+    return [
+        {"name": "extra from outsider", "proto": "tcp", "ports": [8080], "sources": outsider},
+        {"name": "nodeports", "proto": "tcp", "ports": ["30000-32767"], "sources": outsider},
+        *more,
+    ]
 
 
-def write_ssh_inventory(host):
-    """An inventory that reaches `host` over SSH from the controller, as production does."""
+def write_ssh_inventory(host, private=None):
+    """An inventory that reaches the cluster hosts over SSH from the controller, as production does.
+
+    Peers are named by `sophia_private_ip` (what an inventory knows before sophia.platform.common ran);
+    `private` overrides it per host (None: leave it out).
+    """
+    private = dict({name: addr for name, addr in ADDRESS.items() if name != "fw-outsider"}, **(private or {}))
     path = EPHEMERAL / ("ssh-inventory-%s.yml" % host)
     known_hosts = EPHEMERAL / "known_hosts"
     inventory = {
@@ -104,20 +132,45 @@ def write_ssh_inventory(host):
         if name == "fw-outsider":
             continue
         group = "k3s_server" if name == "fw-master-01" else "k3s_agent"
-        inventory["all"]["children"]["k3s_cluster"]["children"][group]["hosts"][name] = {
-            "ansible_host": addr, "common_node_ip": addr,
-        }
+        hostvars = {"ansible_host": addr}
+        if private[name] is not None:
+            hostvars["sophia_private_ip"] = private[name]
+        if name == "fw-worker-01":
+            hostvars["firewall_ingress_cidrs"] = ["%s/32" % ADDRESS["fw-outsider"]]
+        inventory["all"]["children"]["k3s_cluster"]["children"][group]["hosts"][name] = hostvars
     path.write_text(json.dumps(inventory))
     return path
 
 
-def run_playbook(inventory, extra_vars, limit=None, timeout=600):
+def _playbook_command(inventory, extra_vars, limit):
     command = ["ansible-playbook", "-i", str(inventory), str(SCENARIO / "converge.yml"), "-e", json.dumps(extra_vars)]
     if limit:
         command += ["--limit", limit]
-    result = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), cwd=str(REPO), timeout=timeout,
-                            check=False)
+    return command
+
+
+def run_playbook(inventory, extra_vars, limit=None, timeout=600):
+    result = subprocess.run(_playbook_command(inventory, extra_vars, limit), capture_output=True, text=True,
+                            env=ansible_env(), cwd=str(REPO), timeout=timeout, check=False)
     return result, result.stdout + result.stderr
+
+
+def start_playbook(inventory, extra_vars, limit=None):
+    """The same run in the background: (process, its output file)."""
+    output = open(EPHEMERAL / "background-playbook.log", "w+")
+    process = subprocess.Popen(_playbook_command(inventory, extra_vars, limit), stdout=output,
+                               stderr=subprocess.STDOUT, text=True, env=ansible_env(), cwd=str(REPO))
+    return process, output
+
+
+def recap(output):
+    """{host: changed count} from a play recap."""
+    counts = {}
+    for line in output.splitlines():
+        if " : ok=" in line:
+            host = line.split()[0]
+            counts[host] = int(line.split("changed=")[1].split()[0])
+    return counts
 
 
 def wait_until(predicate, timeout, step=1.0):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import probe
+from conftest import ADDRESS, podman, probe
 
 # (source, protocol, target, port, expected)
 MATRIX = [
@@ -25,7 +25,7 @@ MATRIX = [
     # The host outside the cluster: only ingress and its own extra rule.
     ("fw-outsider", "tcp", "fw-master-01", 80, "open"),
     ("fw-outsider", "tcp", "fw-master-01", 443, "open"),
-    ("fw-outsider", "tcp", "fw-worker-01", 443, "open"),
+    ("fw-outsider", "tcp", "fw-worker-02", 443, "open"),
     ("fw-outsider", "tcp", "fw-master-01", 8080, "open"),
     ("fw-outsider", "tcp", "fw-master-01", 6443, "dropped"),
     ("fw-outsider", "tcp", "fw-master-01", 10250, "dropped"),
@@ -41,6 +41,19 @@ MATRIX = [
     ("controller", "tcp", "fw-master-01", 6443, "open"),
     ("controller", "tcp", "fw-master-01", 10250, "dropped"),
     ("controller", "udp", "fw-master-01", 8472, "dropped"),
+    # firewall_ingress_cidrs restricts ingress on the host too: fw-worker-01 takes it from the outsider only.
+    ("controller", "tcp", "fw-master-01", 80, "open"),
+    ("controller", "tcp", "fw-worker-01", 80, "dropped"),
+]
+
+# fw-worker-01 runs a pod double (10.42.0.5 behind cni0) and a kube-proxy double that DNATs
+# 30080 (a NodePort) and 443 (ingress through servicelb) to it; the pod greets with "pod-double".
+# The nodeports extra rule admits the outsider only; so does fw-worker-01's firewall_ingress_cidrs.
+PUBLISHED = [
+    ("fw-outsider", 30080, "pod-double"),
+    ("controller", 30080, "dropped"),
+    ("fw-outsider", 443, "pod-double"),
+    ("controller", 443, "dropped"),
 ]
 
 
@@ -52,3 +65,30 @@ def test_traffic(source, proto, target, port, expected):
 def test_outsider_is_not_firewalled_itself():
     """The outsider is no cluster host: the role never ran there."""
     assert probe("fw-master-01", "tcp", "fw-outsider", 22) == "open"
+
+
+@pytest.mark.parametrize("source, port, expected", PUBLISHED, ids=str)
+def test_dnated_traffic_follows_the_rules_for_its_original_port(source, port, expected):
+    assert probe(source, "banner", "fw-worker-01", port) == expected
+
+
+def test_pod_behind_the_cni_reaches_the_node():
+    """Pod sources are accepted from cni0: the pod reaches a port only pods and peers may use."""
+    out = podman("fw-worker-01", "ip", "netns", "exec", "pod-double",
+                 "python3", "/usr/local/bin/probe.py", "tcp", "10.42.0.1", "9100", "1.5").stdout
+    assert out.strip() == "open"
+
+
+def test_pod_source_spoofed_by_a_neighbour_is_dropped():
+    """The outsider sends from a pod address over the private network: only its ingress gets through."""
+    spoofed, target = "10.42.9.9", "fw-worker-02"
+    # The target answers the spoofed address through the outsider, so an accepted packet would show.
+    podman(target, "ip", "route", "replace", spoofed + "/32", "via", ADDRESS["fw-outsider"])
+    podman("fw-outsider", "ip", "addr", "add", spoofed + "/32", "dev", "eth0")
+    try:
+        assert probe("fw-outsider", "tcp", target, 80, source_address=spoofed) == "open"
+        assert probe("fw-outsider", "tcp", target, 9100, source_address=spoofed) == "dropped"
+        assert probe("fw-outsider", "tcp", target, 10250, source_address=spoofed) == "dropped"
+    finally:
+        podman("fw-outsider", "ip", "addr", "del", spoofed + "/32", "dev", "eth0", check=False)
+        podman(target, "ip", "route", "del", spoofed + "/32", check=False)

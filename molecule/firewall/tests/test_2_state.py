@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import TABLE, digest, live_table, podman
+from conftest import TABLE, boot_file, boot_listing, journal, listing, live_table, podman
 
 CLUSTER = ["fw-master-01", "fw-worker-01", "fw-worker-02"]
 
@@ -12,14 +12,13 @@ def test_own_table_has_default_drop_chains(host):
     table = live_table(host)
     assert "hook input priority filter; policy drop;" in table
     assert "hook forward priority filter; policy drop;" in table
-    assert digest(host), table
 
 
 @pytest.mark.parametrize("host", CLUSTER)
 def test_live_table_is_the_boot_ruleset(host):
-    boot = podman(host, "cat", "/etc/sophia/firewall/ruleset.nft").stdout
-    assert "sha1:%s" % digest(host) in boot
-    assert "flush ruleset" not in boot
+    assert listing(host) == boot_listing(host)
+    assert "flush ruleset" not in boot_file(host)
+    assert podman(host, "ls", "/etc/sophia/firewall").stdout.split() == ["candidate.nft", "ruleset.nft"]
 
 
 @pytest.mark.parametrize("host", CLUSTER)
@@ -32,11 +31,11 @@ def test_boot_unit_loads_it_before_the_network(host):
 def test_boot_unit_restores_a_lost_table():
     """What a reboot does: the unit loads the table from the boot ruleset."""
     host = "fw-worker-02"
-    before = digest(host)
+    before = listing(host)
     podman(host, "nft", "delete", "table", "inet", TABLE)
     assert live_table(host) == ""
     podman(host, "systemctl", "restart", "sophia-firewall.service")
-    assert digest(host) == before
+    assert listing(host) == before
 
 
 def test_tables_of_others_survive():
@@ -54,3 +53,16 @@ def test_rollback_timer_not_left_armed():
     for host in CLUSTER:
         result = podman(host, "systemctl", "is-active", "sophia-firewall-rollback.timer", check=False)
         assert result.stdout.strip() != "active"
+
+
+def test_first_converge_loaded_and_confirmed_one_host_at_a_time():
+    """firewall_apply_batch_size 1: no host loaded its rules before the one before it had confirmed."""
+    spans = []
+    for host in CLUSTER:
+        lines = journal(host)
+        loaded = next(t for t, msg in lines if msg.startswith("loaded "))
+        confirmed = next(t for t, msg in lines if t >= loaded and msg.startswith("ruleset confirmed"))
+        spans.append((loaded, confirmed, host))
+    spans.sort()
+    for (_loaded, confirmed, host), (loaded, _confirmed, later) in zip(spans, spans[1:]):
+        assert confirmed < loaded, "%s loaded before %s confirmed: %s" % (later, host, spans)

@@ -47,13 +47,16 @@ def test_modules(name):
 
 
 @pytest.mark.parametrize("name", HOSTS)
-def test_auditd_rules_written_but_not_run_in_a_container(name):
+def test_auditd_rules_file_written_but_auditd_not_run_in_a_container(name):
+    """Only the file: whether the kernel accepts the rules is tests/vm's (auditctl -l), not a container's.
+
+    (`augenrules --check` is not used: it only says whether rules.d differs from audit.rules, and
+    exits 0 for rules the kernel would reject.)"""
     h = host(name)
     assert h.package("auditd").is_installed
     rules = h.file("/etc/audit/rules.d/90-sophia.rules").content_string
     for key in ["-k identity", "-k sudo", "-k sshd", "-k k3s", "-k modules"]:
         assert key in rules
-    assert h.run("augenrules --check").rc == 0
     assert h.service("auditd").is_running is False
     assert h.run("systemctl is-enabled auditd.service").stdout.strip() == "masked"
 

@@ -110,3 +110,55 @@ def test_a_configuration_that_locks_out_the_connection_user_is_refused():
     assert "Refusing to change sshd on %s" % name in output
     assert "changed=0" in output
     assert host(name).file("/etc/ssh/sshd_config").md5sum == before
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_no_ssh_socket_drop_in_where_sshd_is_not_socket_activated(name):
+    """Debian 12 starts sshd from ssh.service: the port is sshd_config's, no socket drop-in is written."""
+    h = host(name)
+    assert not h.file("/etc/systemd/system/ssh.socket.d/sophia-listen.conf").exists
+    assert h.run("systemctl is-active ssh.service").stdout.strip() == "active"
+    assert "port 22" in h.check_output("sshd -T").splitlines()
+
+
+def _presented_key(name):
+    """The ed25519 host key the host's sshd presents to a client, as ssh-keyscan sees it."""
+    result = subprocess.run(["ssh-keyscan", "-T", "10", "-t", "ed25519", address(name)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    keys = [line.split()[2] for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    assert len(keys) == 1, result.stdout + result.stderr
+    return keys[0]
+
+
+def test_a_failed_known_hosts_write_leaves_the_old_host_keys_in_force():
+    """A host due for new keys, a controller known_hosts that cannot be written: the run fails and the host
+    still presents the key it had, so the controller's next connection still verifies."""
+    name = "hd-worker-01"
+    h = host(name)
+    marker = "/etc/ssh/.sophia-host-keys-regenerated"
+    before = _presented_key(name)
+    h.check_output("mv %s %s.verify" % (marker, marker))
+    try:
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+        result = subprocess.run(
+            ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "converge.yml"),
+             "--limit", name, "-e", json.dumps({"hardening_ssh_known_hosts_file": "/nonexistent/sophia/known_hosts"})],
+            capture_output=True, text=True, env=env, cwd=str(REPO), timeout=600, check=False,
+        )
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode != 0
+        # It failed writing known_hosts on the controller, before the keys would have moved.
+        assert "failed: [%s -> localhost]" % name in output and "Failed to write to file" in output, output[-3000:]
+        assert "Put the new host keys in force" not in output
+        # New keys were made beside the old ones, but not put in force.
+        assert h.file("/etc/ssh/ssh_host_ed25519_key.new.pub").exists
+        assert not h.file(marker).exists
+        assert _presented_key(name) == before
+        assert before == h.file("/etc/ssh/ssh_host_ed25519_key.pub").content_string.split()[1]
+        # The controller's real known_hosts still verifies the host.
+        login = ssh(name, "debian", "true")
+        assert login.returncode == 0, login.stderr
+    finally:
+        h.run("rm -f /etc/ssh/ssh_host_ed25519_key.new /etc/ssh/ssh_host_ed25519_key.new.pub "
+              "/etc/ssh/ssh_host_rsa_key.new /etc/ssh/ssh_host_rsa_key.new.pub")
+        h.run("mv %s.verify %s" % (marker, marker))

@@ -13,10 +13,19 @@ def test_login_defs(name):
 
 
 @pytest.mark.parametrize("name", HOSTS)
-def test_password_quality_is_enforced_by_pam(name):
+def test_pam_refuses_a_weak_password_and_accepts_a_strong_one(name):
+    """A real password change through PAM (chpasswd's PAM service includes common-password), as root:
+    pam_pwquality with enforce_for_root must refuse 13 characters and accept the policy's 14+/4 classes."""
     h = host(name)
-    assert "pam_pwquality.so" in h.file("/etc/pam.d/common-password").content_string
-    assert "minlen = 14" in h.file("/etc/security/pwquality.conf.d/90-sophia.conf").content_string
+    h.check_output("id pwprobe || useradd -M -s /usr/sbin/nologin pwprobe")
+    try:
+        weak = h.run("echo 'pwprobe:Weak-pass-123' | chpasswd")
+        assert weak.rc != 0
+        assert "BAD PASSWORD" in weak.stderr and "shorter than 14" in weak.stderr, weak.stderr
+        strong = h.run("echo 'pwprobe:Str0ng-Passphrase-2026x' | chpasswd")
+        assert strong.rc == 0, strong.stderr
+    finally:
+        h.run("userdel pwprobe")
 
 
 def test_no_core_dumps_in_a_login_session():

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and installs tiny, clearly labelled fake Debian packages named like a
-# Lambda Stack NVIDIA driver, so the role's dpkg holds act on real packages.
+# Lambda Stack NVIDIA driver and a kernel with its meta packages, so the role's
+# dpkg holds act on real packages.
 # Test harness for molecule/nvidia-gpu only.
 set -eu
 work=/var/tmp/fake-nvidia-debs
@@ -37,6 +38,16 @@ build nvidia-compute-utils-550 550.127.05-0ubuntu1 "" \
   "$files/nvidia-persistenced.service:/lib/systemd/system/nvidia-persistenced.service"
 build nvidia-driver-550-open 550.127.05-0ubuntu1 "libnvidia-compute-550, nvidia-compute-utils-550"
 build nvidia-container-toolkit 1.17.8-1 ""
+# The running kernel's packages as a Lambda host has them (the container runs
+# this machine's kernel, so its release names them), two levels of meta
+# packages above them, and an older kernel that must not be held.
+kernel=$(uname -r)
+build "linux-image-$kernel" 1.0-double ""
+build "linux-headers-$kernel" 1.0-double ""
+build linux-image-nvidia-64k-double 1.0-double "linux-image-$kernel"
+build linux-nvidia-64k-double 1.0-double "linux-image-nvidia-64k-double, linux-headers-$kernel"
+build linux-image-0.0.0-1-double 1.0-double ""
 dpkg -i "$work"/libnvidia-compute-550.deb "$work"/nvidia-compute-utils-550.deb \
-  "$work"/nvidia-driver-550-open.deb "$work"/nvidia-container-toolkit.deb >/dev/null
+  "$work"/nvidia-driver-550-open.deb "$work"/nvidia-container-toolkit.deb \
+  "$work"/linux-*.deb >/dev/null
 systemctl daemon-reload

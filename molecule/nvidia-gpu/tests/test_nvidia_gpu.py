@@ -30,12 +30,124 @@ def _env():
 
 def test_driver_packages_are_held(host):
     held = host.check_output("apt-mark showhold").split()
-    assert sorted(held) == FAKE_DRIVER_PACKAGES
+    assert sorted(name for name in held if not name.startswith("linux-")) == FAKE_DRIVER_PACKAGES
     # A held package is really kept: apt refuses to remove it unless forced.
     attempt = host.run("apt-get -y --no-download remove nvidia-driver-550-open")
     assert attempt.rc != 0
     assert "Held packages were changed" in attempt.stderr + attempt.stdout
     assert host.package("nvidia-driver-550-open").is_installed
+
+
+def test_running_kernel_and_its_meta_packages_are_held(host):
+    kernel = host.check_output("uname -r")
+    held = host.check_output("apt-mark showhold").split()
+    assert sorted(name for name in held if name.startswith("linux-")) == sorted([
+        "linux-image-%s" % kernel, "linux-headers-%s" % kernel,
+        "linux-image-nvidia-64k-double", "linux-nvidia-64k-double"])
+    # Another kernel's package is not the running kernel's: left free.
+    assert host.package("linux-image-0.0.0-1-double").is_installed
+    assert "linux-image-0.0.0-1-double" not in held
+    # A manual apt run may not take the kernel's meta package away.
+    attempt = host.run("apt-get -y --no-download remove linux-nvidia-64k-double")
+    assert attempt.rc != 0
+    assert "Held packages were changed" in attempt.stderr + attempt.stdout
+
+
+def _k3s_calls(host):
+    return host.file("/var/lib/k3s-double/calls.log").content_string.splitlines()
+
+
+def test_smoke_image_is_imported_from_the_archive_once_then_run_with_rm(host):
+    calls = _k3s_calls(host)
+    imports = [i for i, call in enumerate(calls) if call.startswith("ctr images import ")]
+    runs = [i for i, call in enumerate(calls) if call.startswith("ctr run ")]
+    # converge imports; the zero-change converge and --check find the image and import nothing.
+    assert [calls[i] for i in imports] == ["ctr images import /var/tmp/nvidia-smoke-image.tar"]
+    assert not any(call.startswith("ctr images pull ") for call in calls)
+    # converge and the second converge run the container (--check does not), after the import.
+    assert len(runs) == 2 and imports[0] < runs[0]
+    assert all(calls[i].split()[2] == "--rm" and " nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04 sophia-gpu-smoke nvidia-smi -L"
+               in calls[i] for i in runs)
+
+
+def _run_playbook(*args, check=False):
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]] + (["--check"] if check else []) + list(args),
+        capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=300, check=False,
+    )
+
+
+def test_smoke_image_missing_without_archive_is_pulled_and_reported_changed(host):
+    image = "nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04"
+    before = len(_k3s_calls(host))
+    result = _run_playbook(str(SCENARIO / "converge.yml"), "--tags", "nvidia_smoke",
+                           "-e", json.dumps({"nvidia_smoke_image": image, "nvidia_smoke_image_archive": ""}))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    new = _k3s_calls(host)[before:]
+    assert new == ["ctr images ls -q", "ctr images pull %s" % image,
+                   "ctr run --rm --runc-binary /usr/bin/nvidia-container-runtime --env NVIDIA_VISIBLE_DEVICES=all"
+                   " %s sophia-gpu-smoke nvidia-smi -L" % image]
+    recap = [line for line in result.stdout.splitlines() if " : ok=" in line]
+    assert recap and all("changed=1 " in line for line in recap), recap
+
+
+def test_handlers_run_before_the_reboot(tmp_path):
+    # --check: the reboot action returns at once in check mode (it never reboots), so the
+    # order Ansible runs the tasks in is what is observed.
+    playbook = tmp_path / "reboot-path.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Reboot path of the nvidia role",
+        "hosts": "gpu",
+        "gather_facts": False,
+        "become": True,
+        "vars": {"nvidia_reboot_allowed": True, "_nvidia_in_container": False,
+                 "_nvidia_grace_params_missing": ["init_on_alloc=0"]},
+        "tasks": [
+            {"name": "Stand in for a changed GRUB drop-in and nouveau blacklist",
+             "ansible.builtin.debug": {"msg": "changed"}, "changed_when": True,
+             "notify": ["Update GRUB", "Update the initramfs"]},
+            {"name": "The role's reboot step", "ansible.builtin.import_role": {
+                "name": "sophia.platform.nvidia", "tasks_from": "reboot.yml"}},
+        ],
+    }]))
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--check", str(playbook)],
+        capture_output=True, text=True, cwd=str(REPO), timeout=300, check=False,
+        env=dict(_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    tasks = json.loads(result.stdout)["plays"][0]["tasks"]
+    names = [task["task"]["name"].split(" : ")[-1] for task in tasks]
+    reboot = names.index("Reboot the host")
+    assert tasks[reboot]["hosts"][HOSTS[0]].get("rebooted") is True
+    assert names.index("Update GRUB") < reboot
+    assert names.index("Update the initramfs") < reboot
+
+
+def test_connection_is_ssh_as_an_unprivileged_user_with_sudo():
+    result = subprocess.run(
+        ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "gpu", "-m", "ansible.builtin.command",
+         "-a", "id -un", "-o"],
+        capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split()[-1] == "debian"
+    become = subprocess.run(
+        ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "gpu", "-b", "-m", "ansible.builtin.command",
+         "-a", "id -un", "-o"],
+        capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=120, check=False,
+    )
+    assert become.returncode == 0 and become.stdout.split()[-1] == "root", become.stdout + become.stderr
+    # The host key is checked: with an empty known_hosts file the connection is refused.
+    refused = subprocess.run(
+        ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "gpu", "-m", "ansible.builtin.ping",
+         "-e", "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes'"],
+        capture_output=True, text=True, cwd=str(REPO), timeout=120, check=False,
+        # No shared master connection, which would skip the host key check.
+        env=dict(_env(), ANSIBLE_SSH_ARGS="-o ControlMaster=no -o ControlPath=none"),
+    )
+    assert refused.returncode != 0
+    assert "Host key verification failed" in refused.stdout + refused.stderr
 
 
 def test_persistence_daemon_runs_in_persistence_mode(host):

@@ -196,3 +196,83 @@ def test_fake_validates_responses(fake, make_client):
     assert err.value.status == 500
     assert fake.schema_errors
     fake.schema_errors.clear()
+
+
+# -- one connection per client -------------------------------------------------------------------
+
+def test_one_client_keeps_one_connection_across_calls_and_retries(fake, make_client, clock):
+    fake.add_instance("a")
+    client = make_client()
+    for dummy in range(3):
+        client.list_instances()
+    client.list_ssh_keys()
+    fake.fail_next("GET", "/instances", 429, headers={"Retry-After": "1"})
+    client.list_instances()
+    assert len(fake.requests) == 6
+    assert len(fake.connections) == 1, fake.connections
+
+
+def test_retry_budget_counts_from_each_request_not_from_the_client_start(fake, make_client, clock, sleeps):
+    client = make_client(max_retry_time=45)
+    client.list_instances()
+    clock.now += 3600  # a long-lived client: an hour after its first request
+    fake.fail_next("GET", "/instances", 429, headers={"Retry-After": "30"})
+    assert client.list_instances() == []
+    assert sleeps == [30.0]
+
+
+# -- urllib3 version -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version,old", [("1.26.20", True), ("1.21.1", True), ("2.0.0a3", False),
+                                         ("2.0.0", False), ("2.8.0", False)])
+def test_urllib3_minimum_is_2_0(monkeypatch, version, old):
+    monkeypatch.setattr(lc, "URLLIB3_VERSION", version)
+    problem = lc.urllib3_too_old()
+    assert bool(problem) is old
+    if old:
+        assert "urllib3 >= 2.0.0" in problem and version in problem
+
+
+def test_old_urllib3_is_refused_with_the_library_error_not_a_type_error(fake, monkeypatch):
+    def retry_of_urllib3_1_26(*args, **kwargs):
+        raise TypeError("__init__() got an unexpected keyword argument 'backoff_max'")
+
+    monkeypatch.setattr(lc, "URLLIB3_VERSION", "1.26.20")
+    monkeypatch.setattr(lc, "LambdaRetry", retry_of_urllib3_1_26)
+    with pytest.raises(lc.LambdaCloudError) as err:
+        lc.LambdaCloudClient(api_key=fake.api_key, api_url=fake.base_url)
+    assert err.value.code == "client/missing-library"
+    assert "urllib3 >= 2.0.0" in str(err.value) and "1.26.20" in str(err.value)
+    assert fake.requests == []
+
+
+# -- api_url -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "https://cloud.lambda.ai/api/v1",
+    "https://lambda-proxy.example.com:8443/api/v1/",
+    "http://127.0.0.1:8080/api/v1",
+    "http://127.45.6.7/api/v1",
+    "http://[::1]:8080/api/v1",
+    "http://localhost:8080/api/v1",
+    "HTTP://LOCALHOST/api/v1",
+])
+def test_api_url_https_anywhere_http_only_to_loopback(url):
+    client = lc.LambdaCloudClient(api_key="k", api_url=url)
+    assert client.api_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url,code", [
+    ("http://cloud.lambda.ai/api/v1", "client/insecure-api-url"),
+    ("http://10.0.0.5:8080/api/v1", "client/insecure-api-url"),
+    ("http://[2001:db8::1]/api/v1", "client/insecure-api-url"),
+    ("http://localhost.example.com/api/v1", "client/insecure-api-url"),
+    ("http://127.0.0.1.nip.io/api/v1", "client/insecure-api-url"),
+    ("ftp://cloud.lambda.ai/api/v1", "client/invalid-api-url"),
+    ("cloud.lambda.ai/api/v1", "client/invalid-api-url"),
+])
+def test_api_url_plain_http_off_loopback_is_refused(url, code):
+    with pytest.raises(lc.LambdaCloudError) as err:
+        lc.LambdaCloudClient(api_key="sk-never-sent", api_url=url)
+    assert err.value.code == code
+    assert "sk-never-sent" not in str(err.value)

@@ -339,3 +339,27 @@ def test_api_error_is_reported(fake, inventory_run, monkeypatch):
     fake.fail_next("GET", "/instances", 503, code="provider/internal-unavailable", times=20)
     with pytest.raises(AnsibleError, match="provider/internal-unavailable"):
         inventory_run()
+
+
+def test_old_urllib3_is_an_ansible_error_naming_the_minimum(fake, inventory_run, monkeypatch):
+    from ansible_collections.sophia.platform.plugins.module_utils import _lambda_cloud as lc
+
+    monkeypatch.setattr(lc, "URLLIB3_VERSION", "1.26.20")
+    with pytest.raises(AnsibleError, match=r"urllib3 >= 2\.0\.0"):
+        inventory_run()
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("url", ["http://192.0.2.10/api/v1", "http://[2001:db8::10]:8080/api/v1"])
+def test_plain_http_api_url_off_loopback_is_refused(fake, inventory_run, url, monkeypatch):
+    import urllib3.util.connection
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a connection was attempted to %r" % (args[:1],))
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", no_connection)
+    fake.base_url = url  # the api_url inventory_run writes
+    with pytest.raises(AnsibleError, match="plain http") as err:
+        inventory_run()
+    assert fake.api_key not in str(err.value)
+    assert fake.requests == []

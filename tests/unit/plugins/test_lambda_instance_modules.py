@@ -285,3 +285,54 @@ def test_check_mode_missing_key_and_ruleset_only_warn(fake, run_module, base):
     assert any("firewall ruleset 'later'" in w for w in res["warnings"])
     res = run_module(lambda_instance, dict(base, name="n1", region="mars-1", ssh_key_names=["later"]), check_mode=True)
     assert res.failed and "mars-1" in res["msg"] and "later" in res["msg"]
+
+
+def test_a_launch_and_its_wait_loop_use_one_connection(fake, run_module, base):
+    fake.boot_polls = 4
+    res = run_module(lambda_instance, dict(base, name="sophia-master-01"))
+    assert not res.failed, res
+    polls = [c for c in fake.requests if c[0] == "GET" and c[1].startswith("/instances/")]
+    assert len(polls) >= 4
+    assert len(fake.requests) >= 8
+    assert len(fake.connections) == 1, fake.connections
+
+
+@pytest.mark.parametrize("size", ["count", "exact_count"])
+def test_a_launch_failing_part_way_reports_the_instances_already_launched(fake, run_module, base, size):
+    tags = {"cluster": "prod", "role": "agent"}
+    args = dict(base, name="sophia-worker", tags=tags, **{size: 3})
+    fake.fail_next("POST", "/instance-operations/launch", 400, code="instance-operations/launch/insufficient-capacity",
+                   message="Not enough capacity to fulfill launch request.", after=1)
+    res = run_module(lambda_instance, args)
+    assert res.failed
+    (running,) = fake.instances.values()
+    assert running["name"] == "sophia-worker-01"
+    assert res["launched"] == ["sophia-worker-01"]
+    assert res["instance_ids"] == [running["id"]]
+    assert res["not_launched"] == ["sophia-worker-02", "sophia-worker-03"]
+    assert res["changed"] is True
+    assert res["code"] == "instance-operations/launch/insufficient-capacity"
+    assert "sophia-worker-01" in res["msg"] and running["id"] in res["msg"]
+
+    again = run_module(lambda_instance, args)
+    assert not again.failed, again
+    assert again["launched"] == ["sophia-worker-02", "sophia-worker-03"]
+    assert len(fake.calls("POST", "/instance-operations/launch")) == 4  # 1 + the failed one + 2
+
+
+def test_a_wait_failing_after_a_launch_reports_the_launched_ids(fake, run_module, base):
+    fake.boot_polls = 3
+    fake.fail_next("GET", r"/instances/[0-9a-f]+", 404, code="global/object-does-not-exist",
+                   message="Specified instance does not exist.", after=1)
+    res = run_module(lambda_instance, dict(base, name="sophia-master-01"))
+    assert res.failed and res["status"] == 404
+    (running,) = fake.instances.values()
+    assert res["launched"] == ["sophia-master-01"] and res["instance_ids"] == [running["id"]]
+
+
+def test_first_launch_failing_reports_nothing_launched(fake, run_module, base):
+    fake.fail_next("POST", "/instance-operations/launch", 400, code="instance-operations/launch/insufficient-capacity",
+                   message="Not enough capacity to fulfill launch request.")
+    res = run_module(lambda_instance, dict(base, name="sophia-worker", count=2))
+    assert res.failed and res["launched"] == [] and res["instance_ids"] == []
+    assert fake.instances == {}

@@ -270,3 +270,70 @@ def test_filesystem_info(fake, run_module):
     fake.fail_next("GET", "/file-systems", 503, times=50)
     res = run_module(lambda_filesystem_info, dict(api_retries=0))
     assert res.failed and res["status"] == 503
+
+
+# -- what the Lambda modules share: library version, api_url, no_log -------------------------------
+
+def test_old_urllib3_fails_the_module_with_the_missing_library_message(fake, run_module, monkeypatch):
+    from ansible_collections.sophia.platform.plugins.module_utils import _lambda_cloud as lc
+
+    monkeypatch.setattr(lc, "URLLIB3_VERSION", "1.26.20")
+    res = run_module(lambda_ssh_key_info, dict())
+    assert res.failed and res["code"] == "client/missing-library"
+    assert "Failed to import the required Python library (urllib3 >= 2.0.0)" in res["msg"]
+    assert "urllib3 1.26.20 is installed" in res["msg"]
+    assert fake.requests == []
+
+
+def no_connection(*args, **kwargs):
+    raise AssertionError("a connection was attempted to %r" % (args[:1],))
+
+
+def test_plain_http_api_url_off_loopback_fails_the_module_before_any_request(fake, run_module, monkeypatch):
+    import urllib3.util.connection
+
+    connect = urllib3.util.connection.create_connection
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", no_connection)
+    res = run_module(lambda_ssh_key_info, dict(api_url="http://192.0.2.10/api/v1"))
+    assert res.failed and res["code"] == "client/insecure-api-url"
+    assert "https://" in res["suggestion"]
+    assert fake.requests == [] and fake.connections == []
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+    assert not run_module(lambda_ssh_key_info, dict()).failed  # http://127.0.0.1 (the fake) is accepted
+
+
+def test_core_no_log_values_would_erase_a_returned_private_key(capsys):
+    """Why lambda_ssh_key does not put the key in no_log_values: core masks it in the result itself,
+    so nobody could use it; an action plugin marks the result no_log instead."""
+    import json
+
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKEPRIVATEKEY\n-----END OPENSSH PRIVATE KEY-----\n"
+    with patch_module_args({}):
+        module = AnsibleModule(argument_spec={})
+        module.no_log_values.add(secret)
+        with pytest.raises(SystemExit):
+            module.exit_json(private_key=secret)
+    out = json.loads(capsys.readouterr().out)
+    assert out["private_key"] != secret and "FAKEPRIVATEKEY" not in out["private_key"]
+
+
+def test_ssh_key_action_plugin_marks_a_result_with_a_private_key_no_log(monkeypatch):
+    from unittest.mock import MagicMock
+
+    from ansible_collections.sophia.platform.plugins.action.lambda_ssh_key import ActionModule
+
+    task = MagicMock(async_val=0, args={}, check_mode=False)
+    connection = MagicMock(has_native_async=False)
+    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    monkeypatch.setattr("ansible.plugins.action.ActionBase.run", lambda self, tmp=None, task_vars=None: {})
+    returned = {}
+    monkeypatch.setattr(ActionModule, "_execute_module", lambda self, **kw: dict(returned))
+
+    returned.update(changed=True, private_key="-----BEGIN OPENSSH PRIVATE KEY-----\n...")
+    assert action.run(task_vars={})["_ansible_no_log"] is True
+    returned.clear()
+    returned.update(changed=True, ssh_key={"name": "ops"}, private_key_path="/home/ops/.ssh/k")
+    assert "_ansible_no_log" not in action.run(task_vars={})
