@@ -33,14 +33,16 @@ import html
 import itertools
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import LoopbackServer
 
 RECORD_TYPES = ("A", "AAAA", "ALIAS", "CAA", "CNAME", "MX", "MXE", "NS", "TXT", "URL", "URL301", "FRAME")
 EMAIL_TYPES = ("MXE", "MX", "FWD", "OX")
 XMLNS = "http://api.namecheap.com/xml.response"
 
 
-class FakeNamecheap:
+class FakeNamecheap(LoopbackServer):
     def __init__(self, api_user="sophia-ops", api_key="fake-namecheap-key-for-tests", client_ip="198.51.100.77"):
         self.api_user = api_user
         self.api_key = api_key
@@ -55,33 +57,6 @@ class FakeNamecheap:
         self.base_url = None
 
     # -- server ------------------------------------------------------------------------
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="namecheap-fake", daemon=True).start()
-        self.base_url = "http://127.0.0.1:%d/xml.response" % self.server.server_address[1]
-        return self.base_url
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -250,3 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         self._handle("POST")
+
+
+FakeNamecheap.handler_class = _Handler
+FakeNamecheap.thread_name = "namecheap-fake"
+FakeNamecheap.url_path = "/xml.response"

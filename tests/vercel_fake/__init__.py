@@ -35,7 +35,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import LoopbackServer
 
 TARGETS = ("production", "preview", "development")
 TYPES = ("system", "secret", "encrypted", "plain", "sensitive")
@@ -48,7 +50,7 @@ class ApiError(Exception):
         self.body = {"error": dict(code=code, message=message, **extra)}
 
 
-class FakeVercel:
+class FakeVercel(LoopbackServer):
     def __init__(self, token="fake-vercel-token-for-tests", teams=("team_sophiatest",)):
         self.token = token
         self.teams = set(teams)
@@ -62,26 +64,6 @@ class FakeVercel:
         self.base_url = None
 
     # -- server ------------------------------------------------------------------------
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="vercel-fake", daemon=True).start()
-        self.base_url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        return self.base_url
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -319,3 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _handle
+
+
+FakeVercel.handler_class = _Handler
+FakeVercel.thread_name = "vercel-fake"
+FakeVercel.url_path = ""
