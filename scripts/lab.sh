@@ -15,12 +15,41 @@
 # (sophia_private_ip: the container's address on the lab network).
 source "$(dirname "$0")/lib.sh"
 
+LABEL=org.sophia.lab=1
+LAB_INVENTORY=inventories/lab
+LAB_ROOT=""
+# Hosts `lab.sh add` may start, name:private address.
+LAB_SPARE_HOSTS=(sophia-worker-03:10.77.0.23)
+# A lab of another name beside the dev lab (the benchmark's, scripts/bench-lab.sh),
+# set by the environment: SOPHIA_LAB_NAME (its containers NAME-master-NN and
+# NAME-worker-NN, its network and label), SOPHIA_LAB_SUBNET (a /24 of its own,
+# default 10.78.0.0/24), SOPHIA_LAB_SERVERS and SOPHIA_LAB_AGENTS (default 1 and 2).
+# Its key, known_hosts and generated inventory live under SOPHIA_LAB_ROOT (default
+# .cache/labs/NAME): ROOT/.lab and ROOT/inventories/lab/hosts.yml, whose group_vars
+# link to inventories/lab/group_vars, so the lab's own variables and their
+# {{ inventory_dir }}/../../.lab paths hold unchanged. Unset: the dev lab.
+if [ -n "${SOPHIA_LAB_NAME:-}" ]; then
+  [[ $SOPHIA_LAB_NAME =~ ^[a-z][a-z0-9-]{0,30}$ ]] || die "SOPHIA_LAB_NAME: a short lower-case name, not '$SOPHIA_LAB_NAME'"
+  [ "$SOPHIA_LAB_NAME" != "$LAB_NETWORK" ] || die "SOPHIA_LAB_NAME: $LAB_NETWORK is the dev lab"
+  subnet=${SOPHIA_LAB_SUBNET:-10.78.0.0/24}
+  [[ $subnet =~ ^10\.([0-9]{1,3})\.([0-9]{1,3})\.0/24$ ]] || die "SOPHIA_LAB_SUBNET: a 10.x.y.0/24, not '$subnet'"
+  [ "$subnet" != "$LAB_SUBNET" ] || die "SOPHIA_LAB_SUBNET: $LAB_SUBNET is the dev lab's"
+  servers=${SOPHIA_LAB_SERVERS:-1} agents=${SOPHIA_LAB_AGENTS:-2}
+  [[ $servers =~ ^[1-9]$ && $agents =~ ^[0-9]{1,2}$ && $agents -le 70 ]] || die "SOPHIA_LAB_SERVERS 1-9, SOPHIA_LAB_AGENTS 0-70"
+  LAB_ROOT=${SOPHIA_LAB_ROOT:-$CACHE_DIR/labs/$SOPHIA_LAB_NAME}
+  LAB_DIR=$LAB_ROOT/.lab
+  LAB_INVENTORY=$LAB_ROOT/inventories/lab
+  LAB_NETWORK=$SOPHIA_LAB_NAME LAB_SUBNET=$subnet LAB_GATEWAY=${subnet%.0/24}.1
+  LABEL=org.sophia.lab.name=$SOPHIA_LAB_NAME
+  LAB_SPARE_HOSTS=()
+  LAB_HOSTS=()
+  for i in $(seq 1 "$servers"); do LAB_HOSTS+=("$(printf '%s-master-%02d' "$SOPHIA_LAB_NAME" "$i"):${subnet%.0/24}.$((10 + i))"); done
+  for i in $(seq 1 "$agents"); do LAB_HOSTS+=("$(printf '%s-worker-%02d' "$SOPHIA_LAB_NAME" "$i"):${subnet%.0/24}.$((20 + i))"); done
+  unset subnet servers agents i
+fi
 KEY="$LAB_DIR/id_ed25519"
 KNOWN_HOSTS="$LAB_DIR/known_hosts"
 ADDED_DIR="$LAB_DIR/added"
-LABEL=org.sophia.lab=1
-# Hosts `lab.sh add` may start, name:private address.
-LAB_SPARE_HOSTS=(sophia-worker-03:10.77.0.23)
 
 public_of() { local addr=$1; echo "${addr%.*}.$(( ${addr##*.} + 100 ))"; }
 
@@ -31,7 +60,10 @@ lab_up() {
     log "generating the lab's SSH key ($KEY)"
     ssh-keygen -q -t ed25519 -N '' -C sophia-lab -f "$KEY"
   fi
-  if ! podman network exists "$LAB_NETWORK"; then
+  if podman network exists "$LAB_NETWORK"; then
+    [ -z "$LAB_ROOT" ] || [ "$(podman network inspect -f '{{index .Labels "org.sophia.lab.name"}}' "$LAB_NETWORK")" = "$SOPHIA_LAB_NAME" ] \
+      || die "network $LAB_NETWORK exists and is not this lab's: choose another SOPHIA_LAB_NAME"
+  else
     log "creating network $LAB_NETWORK ($LAB_SUBNET)"
     podman network create --subnet "$LAB_SUBNET" --gateway "$LAB_GATEWAY" --label "$LABEL" "$LAB_NETWORK" >/dev/null
   fi
@@ -54,7 +86,41 @@ lab_up() {
     name=${entry%%:*} addr=${entry#*:}
     ssh_ok "$(public_of "$addr")" || die "$name: SSH as $LAB_BOOTSTRAP_USER@$(public_of "$addr") does not answer"
   done
+  [ -z "$LAB_ROOT" ] || named_inventory
   log "lab up: ${LAB_HOSTS[*]}"
+}
+
+# The inventory of a named lab: the dev lab's groups, with inventories/lab's
+# group_vars linked, not copied. The two lab values that name the dev lab's
+# subnet (the controller's admin address, the chrony clients) are given per host
+# for this subnet, host variables outranking group_vars.
+named_inventory() {
+  local dir=$LAB_INVENTORY entry name addr group
+  mkdir -p "$dir"
+  ln -sfn "$REPO_ROOT/inventories/lab/group_vars" "$dir/group_vars"
+  {
+    echo "---"
+    echo "# Written by scripts/lab.sh for the lab $SOPHIA_LAB_NAME ($LAB_SUBNET); group_vars -> inventories/lab/group_vars."
+    echo "all:"
+    echo "  children:"
+    echo "    k3s_cluster:"
+    echo "      children:"
+    for group in k3s_server k3s_agent; do
+      echo "        $group:"
+      echo "          hosts:"
+      for entry in "${LAB_HOSTS[@]}"; do
+        name=${entry%%:*} addr=${entry#*:}
+        case "$group:$name" in k3s_server:*-master-*|k3s_agent:*-worker-*) ;; *) continue ;; esac
+        echo "            $name:"
+        echo "              ansible_host: $(public_of "$addr")"
+        echo "              sophia_private_ip: $addr"
+        echo "              firewall_admin_cidrs: [$LAB_GATEWAY/32]"
+        echo "              common_chrony_serve_cidrs: [$LAB_SUBNET]"
+      done
+    done
+    echo "    gpu:"
+    echo "      hosts: {}"
+  } > "$dir/hosts.yml"
 }
 
 start_host() {
@@ -124,10 +190,14 @@ lab_add() {
 
 # Wait for systemd, then make the container behave like a VM: its own
 # /etc/hostname (podman bind-mounts one that cannot be replaced) and the lab
-# key for the default user. Safe to repeat.
+# key for the default user. Safe to repeat. SOPHIA_LAB_BOOT_WAIT (seconds, default
+# 60) gives a loaded machine longer.
 prepare_host() {
   local name=$1 addr=$2 state i
-  for i in $(seq 1 60); do
+  for i in $(seq 1 "${SOPHIA_LAB_BOOT_WAIT:-60}"); do
+    # A systemd that cannot start exits at once; waiting on would hide why.
+    [ "$(podman inspect -f '{{.State.Running}}' "$name")" = true ] \
+      || die "$name exited while booting (code $(podman inspect -f '{{.State.ExitCode}}' "$name")): many systemd hosts on one machine can exhaust fs.inotify.max_user_instances ($(cat /proc/sys/fs/inotify/max_user_instances) here; sysctl -w fs.inotify.max_user_instances=1024 raises it)"
     state=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
     case "$state" in running|degraded) break ;; esac
     sleep 1
@@ -158,7 +228,7 @@ lab_converge() {
   activate_venv
   [ -f "$KNOWN_HOSTS" ] || die "the lab is not up: run 'make lab-up' first"
   cd "$REPO_ROOT"
-  local inventory=(-i inventories/lab)
+  local inventory=(-i "$LAB_INVENTORY")
   [ -f "$ADDED_DIR/hosts.yml" ] && inventory+=(-i .lab/added)
   log "ansible-playbook ${inventory[*]} site.yml"
   ansible-playbook "${inventory[@]}" site.yml "$@"
@@ -178,6 +248,10 @@ lab_down() {
   done
   if podman network exists "$LAB_NETWORK"; then podman network rm "$LAB_NETWORK" >/dev/null; fi
   rm -rf "$LAB_DIR"
+  if [ -n "$LAB_ROOT" ]; then
+    rm -rf "$LAB_INVENTORY"
+    rmdir "$LAB_ROOT/inventories" "$LAB_ROOT" 2>/dev/null || true
+  fi
   log "lab removed (the image $HOST_IMAGE stays; 'podman rmi $HOST_IMAGE' removes it)"
 }
 

@@ -67,6 +67,15 @@ else
   log "virtual environment up to date"
 fi
 
+# sophia-deploy (tools/sophia_deploy), editable: the command runs this checkout's code.
+# Its dependencies are the pins above, hence --no-deps.
+if [ ! -x "$VENV/bin/sophia-deploy" ] \
+    || ! cmp -s "$REPO_ROOT/tools/sophia_deploy/pyproject.toml" "$VENV/.sophia-deploy.pyproject.toml"; then
+  log "installing sophia-deploy (tools/sophia_deploy)"
+  "$VENV/bin/pip" install -q --no-deps -e "$REPO_ROOT/tools/sophia_deploy" || die "could not install sophia-deploy"
+  cp "$REPO_ROOT/tools/sophia_deploy/pyproject.toml" "$VENV/.sophia-deploy.pyproject.toml"
+fi
+
 activate_venv
 log "checking collections/requirements.yml (satisfied by the ansible package, no Galaxy)"
 (cd "$REPO_ROOT" && ansible-galaxy collection install --offline -r collections/requirements.yml >/dev/null) \

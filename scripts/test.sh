@@ -16,6 +16,9 @@ stage_lint() {
   yamllint --strict . || rc=1
   log "ansible-lint (production profile, offline)"
   ansible-lint || rc=1
+  log "actionlint and zizmor (GitHub workflows, offline)"
+  actionlint || rc=1
+  zizmor --offline --quiet .github || rc=1
   return "$rc"
 }
 

@@ -26,9 +26,11 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jsonschema
+
+from loopback_server import LoopbackServer
 
 SPEC_PATH = pathlib.Path(__file__).resolve().parent.parent / "data" / "lambda-cloud-openapi-1.10.0.json"
 PREFIX = "/api/v1"
@@ -175,8 +177,12 @@ def new_id():
     return uuid.uuid4().hex
 
 
-class FakeLambda:
-    """State and behaviour of the fake API. ``start()`` serves it on 127.0.0.1."""
+class FakeLambda(LoopbackServer):
+    """State and behaviour of the fake API. ``start()`` serves it on 127.0.0.1 (tests/loopback_server);
+    its handler records every TCP connection it accepts in ``connections``."""
+
+    thread_name = "lambda-fake"
+    url_path = PREFIX
 
     def __init__(self, api_key="fake-api-key-for-tests", boot_polls=1, launch_interval=0.0, validate=True):
         self.api_key = api_key
@@ -202,39 +208,8 @@ class FakeLambda:
         self._last_launch = None
         self._ip_counter = itertools.count(10)
         self.server = None
-        self.thread = None
         self.base_url = None
         self._last_valid = None
-
-    # -- server ----------------------------------------------------------------------
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                       name="lambda-fake", daemon=True)
-        self.thread.start()
-        self.base_url = "http://127.0.0.1:%d%s" % (self.server.server_address[1], PREFIX)
-        return self.base_url
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- test helpers ----------------------------------------------------------------
 
@@ -656,3 +631,6 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+
+FakeLambda.handler_class = _Handler

@@ -1,7 +1,9 @@
-"""The guest of scripts/vm-test.sh, reached over qemu's 127.0.0.1 port forward."""
+"""The guest of scripts/vm-test.sh and vm-flannel-test.sh, reached over qemu's 127.0.0.1 port forward."""
 
 import os
 import subprocess
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def vm(command, check=True):
@@ -24,3 +26,20 @@ def vm(command, check=True):
 
 def _quote(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def play(playbook, *args):
+    """Run a playbook of tests/vm against the guest (the inventory the script wrote); returns the result.
+
+    Each run's output is also appended to VM_PLAY_LOG when that is set."""
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["VM_INVENTORY"], os.path.join(REPO_ROOT, "tests", "vm", playbook), *args],
+        capture_output=True, text=True, timeout=900, check=False, cwd=REPO_ROOT,
+        # JSON results: a failure message comes back on one line, unfolded and unescaped.
+        env={**os.environ, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
+    )
+    if os.environ.get("VM_PLAY_LOG"):
+        with open(os.environ["VM_PLAY_LOG"], "a", encoding="utf-8") as log:
+            log.write("$ ansible-playbook %s %s (rc %d)\n%s\n"
+                      % (playbook, " ".join(args), result.returncode, result.stdout))
+    return result

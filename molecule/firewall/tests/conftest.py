@@ -122,6 +122,8 @@ def write_ssh_inventory(host, private=None):
                         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new" % known_hosts,
                         "ansible_python_interpreter": "/usr/bin/python3",
                         "firewall_admin_cidrs": ["%s/32" % CONTROLLER],
+                        # As the scenario's inventory (molecule.yml) sets it.
+                        "sophia_service_cidr": "10.96.0.0/16",
                         "firewall_extra_rules": extra_rules(),
                     },
                 }

@@ -25,16 +25,16 @@ def test_bad_network_stops_every_host_before_any_change():
 
 
 def test_numbers_mapped_addresses_host_bits_and_unaddressed_peers_are_refused():
-    """"1" would be 0.0.0.1, ::ffff:a.b.c.d matches no IPv4 packet, host bits hide a typo, and a peer
-    without a private address would be named by its public one: each is refused, naming the variable,
-    before any change."""
+    """"1" would be 0.0.0.1, ::ffff:a.b.c.d matches no IPv4 packet, host bits hide a typo (here in the
+    inventory's sophia_cluster_cidr, which firewall_pod_cidrs follows), and a peer without a private address
+    would be named by its public one: each is refused, naming the variable, before any change."""
     host = "fw-worker-01"
     before = (listing(host), ruleset_stat(host))
     inventory = write_ssh_inventory(host, private={"fw-worker-02": None})
     result, output = run_playbook(inventory, {
         "firewall_admin_cidrs": ["%s/32" % CONTROLLER, "1"],
         "firewall_peer_cidrs": ["::ffff:%s" % ADDRESS["fw-outsider"]],
-        "firewall_pod_cidrs": ["10.42.0.1/16"],
+        "sophia_cluster_cidr": "10.42.0.1/16",
     }, limit=host)
     flat = " ".join(output.split())
     assert result.returncode != 0
