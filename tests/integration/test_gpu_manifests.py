@@ -28,6 +28,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from crd_schema import strict  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The HelmChart CRD of helm-controller v0.16.17, the one K3s v1.34.3 embeds (tests/data/crds/README.md).
 CRD = os.path.join(REPO, "tests", "data", "crds", "helm-controller", "v0.16.17", "helm.cattle.io_helmcharts.yaml")
@@ -141,31 +144,12 @@ def rendered(tmp_path_factory):
     return out
 
 
-def _strict(schema):
-    """Forbid unknown fields where the API server would prune them silently."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
-                    and not node.get("x-kubernetes-preserve-unknown-fields")):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
-
-
 @pytest.fixture(scope="module")
 def helmchart_schema():
     with open(CRD) as handle:
         crd = yaml.safe_load(handle)
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return _strict(version["schema"]["openAPIV3Schema"])
+    return strict(version["schema"]["openAPIV3Schema"])
 
 
 def _docs(text):

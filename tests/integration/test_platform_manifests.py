@@ -29,6 +29,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from crd_schema import strict  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(REPO, "tests", "data")
 RENDER = os.path.join(REPO, "scripts", "render-platform.py")
@@ -95,25 +98,6 @@ def _group_vars(env):
     return _load(os.path.join(REPO, "inventories", env, "group_vars", "all", "platform.yml"))
 
 
-def _strict(schema):
-    """Forbid unknown fields where the API server would prune them silently."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if (node.get("type") == "object" and "properties" in node and "additionalProperties" not in node
-                    and not node.get("x-kubernetes-preserve-unknown-fields")):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
-
-
 @pytest.fixture(scope="module")
 def schemas():
     out = {}
@@ -122,7 +106,7 @@ def schemas():
         group, version = api_version.split("/")
         assert crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind
         (entry,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-        out[(api_version, kind)] = _strict(entry["schema"]["openAPIV3Schema"])
+        out[(api_version, kind)] = strict(entry["schema"]["openAPIV3Schema"])
     return out
 
 
