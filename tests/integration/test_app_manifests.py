@@ -30,8 +30,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from crd_schema import strict
 from test_platform_manifests import ARTIFACTS, DATA, KUBERNETES_VERSION, PLAYBOOK, REPO, _checkov, _docs, _find, \
-    _freeform, _load, _strict, _validate, unknown_keys
+    _freeform, _load, _validate, unknown_keys
 
 ENVIRONMENTS = ["lab", "dev", "staging", "prod"]
 RENDER = os.path.join(REPO, "scripts", "render-app.py")
@@ -91,7 +92,7 @@ def schemas():
         group, version = api_version.split("/")
         (crd,) = [c for c in crds if c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind]
         (entry,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-        out[(api_version, kind)] = _strict(entry["schema"]["openAPIV3Schema"])
+        out[(api_version, kind)] = strict(entry["schema"]["openAPIV3Schema"])
     return out
 
 
