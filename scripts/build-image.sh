@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib.sh"
 force=0
 [ "${1:-}" = "--force" ] && force=1
 
-recipe_sum=$(sha256sum "$0" "$REPO_ROOT/scripts/lib.sh" | sha256sum | cut -c1-16)
+# Of the recipe's content only: sha256sum's own lines name the files, so a clone
+# elsewhere would rebuild an image that is current.
+recipe_sum=$(cat "$0" "$REPO_ROOT/scripts/lib.sh" | sha256sum | cut -c1-16)
 if [ "$force" -eq 0 ] && podman image exists "$HOST_IMAGE"; then
   have=$(podman image inspect --format '{{ index .Labels "org.sophia.recipe" }}' "$HOST_IMAGE" 2>/dev/null || true)
   if [ "$have" = "$recipe_sum" ]; then
