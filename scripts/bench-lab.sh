@@ -111,13 +111,13 @@ timed_site() {
   hosts_cpu > "$log.hosts-cpu-after"
   {
     awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "controller %.1f\n", u + s}' "$log.time"
-    join "$log.hosts-cpu-before" "$log.hosts-cpu-after" | awk '{d=$3-$2; s+=d; if (d>m) m=d; printf "host %s %.1f\n", $1, d} END {printf "hosts %.1f\nhost-max %.1f\n", s, m}'
+    join "$log.hosts-cpu-before" "$log.hosts-cpu-after" | awk '{d=$3-$2; s+=d; printf "host %s %.1f\n", $1, d} END {printf "hosts %.1f\n", s}'
   } > "$log.cpu"
   # /usr/bin/time's wall clock: the sampling loop above notices the end only
   # at its next second.
   awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f\n", s}' "$log.time"
 }
-# One figure out of LOG.cpu: controller, hosts or host-max.
+# One figure out of LOG.cpu: controller or hosts (the sum; a line per host beside them).
 cpu_of() { awk -v k="$2" '$1 == k {print $2}' "$1.cpu"; }
 
 declare -A first first_changed noop noop_runs noop_spread check check_runs lab_start restarts handlers changes rss_max rss_tree mem_hosts
